@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds the control-plane binaries the e2e suite and `npm run up` need, from Go modules, into a cache
+# outside the repository keyed by version and by a hash of this recipe. A second run with the same
+# versions only checks `--version` and returns. Prints one progress line per step with its duration.
+#
+#   test/cluster/build-binaries.sh            # builds what is missing, prints KUBE_BIN_DIR=… and ETCD_BIN=…
+#   test/cluster/build-binaries.sh --etcd-only  # only etcd (storage tests need nothing else)
+#
+# Overrides: KUBE_VERSION, ETCD_VERSION, KUBE_BIN_DIR (use prebuilt k8s binaries), ETCD_BIN (prebuilt etcd).
+# Recipe and reasons: ../shared/spec/local-control-plane.md §2–4.
+set -euo pipefail
+
+ETCD_ONLY=false
+case "${1:-}" in
+  --etcd-only) ETCD_ONLY=true ;;
+  "") ;;
+  *) echo "usage: $0 [--etcd-only]" >&2; exit 64 ;;
+esac
+
+KUBE_VERSION=${KUBE_VERSION:-v1.36.4}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.14}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/connectors-access-apiserver
+GOOS=$(go env GOOS); GOARCH=$(go env GOARCH)
+# Bump RECIPE when the build commands or flags change: it keys the cache, so an old binary built by
+# another recipe is never reused (a content hash of this file would also discard builds on comment edits).
+RECIPE=r1
+
+export GOTOOLCHAIN=local GOWORK=off GOFLAGS=-modcacherw CGO_ENABLED=0
+
+log() { printf '[build] %s\n' "$*" >&2; }
+step() { # step "what" command… — runs it and prints how long it took
+  local what=$1; shift; local t0=$SECONDS
+  log "$what …"
+  "$@"
+  log "$what done in $((SECONDS - t0))s"
+}
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9   # parallel runs never build at once; the second waits and then finds the binaries
+
+build_kube() {
+  local build=$CACHE/build/k8s-$KUBE_VERSION
+  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  mkdir -p "$build" "$KUBE_BIN_DIR"
+  cd "$build"
+  local kkmod gover
+  kkmod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  # Copy go/godebug from the release's own go.mod so the binaries build with the defaults it was released with.
+  gover=$(awk '$1=="go"{print $2; exit}' "$kkmod")
+  { printf 'module local.invalid/kube-build\n\ngo %s\n' "$gover"
+    grep -E '^godebug ' "$kkmod" || true; } > go.mod
+  # Staging modules are required at v0.0.0 and replaced by ./staging in k/k; consumers must pin them.
+  awk '($2=="=>" && $3 ~ /^\.\/staging\//){print $1} ($1 ~ /^k8s\.io\// && $2=="v0.0.0"){print $1}' "$kkmod" \
+    | sort -u | while read -r m; do go mod edit -replace="$m=$m@v0.${KUBE_VERSION#v1.}"; done
+  step "resolve k8s.io/kubernetes $KUBE_VERSION modules" \
+    go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
+      "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBE_VERSION" \
+      "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION"
+  local commit date ldf p
+  commit=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"Hash": "\([0-9a-f]\{40\}\)".*/\1/p' | head -1)
+  date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  ldf="-s -w"
+  # Stamp the true version: unstamped binaries report v0.0.0-master and a fake one changes emulated defaults.
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf="$ldf -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date"
+    if [ -n "$commit" ]; then ldf="$ldf -X $p.gitCommit=$commit"; fi
+  done
+  step "compile kube-apiserver, kube-controller-manager, kubectl (cold: 15-30 min on 2 cores)" \
+    go build -p 2 -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldf" -o "$KUBE_BIN_DIR/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+}
+
+build_etcd() {
+  local build=$CACHE/build/etcd-$ETCD_VERSION
+  mkdir -p "$build" "$(dirname "$ETCD_BIN")"
+  cd "$build"
+  printf 'module local.invalid/etcd-build\n\ngo 1.26.0\n' > go.mod
+  step "resolve etcd $ETCD_VERSION modules" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  # -o: the package's default binary name would be "server".
+  step "compile etcd" go build -trimpath -ldflags "-s -w" -o "$ETCD_BIN" go.etcd.io/etcd/server/v3
+}
+
+kube_ok() { [ -x "$KUBE_BIN_DIR/kube-apiserver" ] && [ -x "$KUBE_BIN_DIR/kube-controller-manager" ] && [ -x "$KUBE_BIN_DIR/kubectl" ] &&
+  "$KUBE_BIN_DIR/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $KUBE_VERSION"; }
+etcd_ok() { [ -x "$ETCD_BIN" ] && "$ETCD_BIN" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION#v}"; }
+
+if [ "$ETCD_ONLY" = true ]; then :
+elif [ -n "${KUBE_BIN_DIR:-}" ]; then
+  kube_ok || { log "KUBE_BIN_DIR=$KUBE_BIN_DIR has no $KUBE_VERSION binaries"; exit 1; }
+else
+  KUBE_BIN_DIR=$CACHE/bin/k8s-$KUBE_VERSION-$GOOS-$GOARCH-$RECIPE
+  if kube_ok; then log "kube binaries $KUBE_VERSION cached in $KUBE_BIN_DIR"; else
+    t0=$SECONDS; (build_kube); kube_ok || { log "kube build produced no working binaries"; exit 1; }
+    log "kube binaries $KUBE_VERSION built in $((SECONDS - t0))s"
+  fi
+fi
+
+if [ -n "${ETCD_BIN:-}" ]; then
+  [ -x "$ETCD_BIN" ] || { log "ETCD_BIN=$ETCD_BIN is not executable"; exit 1; }
+else
+  ETCD_BIN=$CACHE/bin/etcd-$ETCD_VERSION-$GOOS-$GOARCH-$RECIPE/etcd
+  if etcd_ok; then log "etcd $ETCD_VERSION cached at $ETCD_BIN"; else
+    t0=$SECONDS
+    if (build_etcd) && etcd_ok; then log "etcd $ETCD_VERSION built in $((SECONDS - t0))s"
+    else
+      # Fallback only: Debian's 3.4 works with degraded watch progress (recipe §4.2).
+      log "WARNING: etcd build failed; falling back to Debian's etcd-server package"
+      command -v etcd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null; }
+      ETCD_BIN=$(command -v etcd)
+    fi
+  fi
+fi
+
+[ "$ETCD_ONLY" = true ] || echo "KUBE_BIN_DIR=$KUBE_BIN_DIR"
+echo "ETCD_BIN=$ETCD_BIN"
