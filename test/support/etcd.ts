@@ -1,0 +1,258 @@
+/**
+ * A throwaway single-member etcd for integration tests: binary from $ETCD_BIN or
+ * test/cluster/build-binaries.sh, free ports on 127.0.0.1, data under /dev/shm when it exists,
+ * flags as in shared/spec/local-control-plane.md §4.3.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface EtcdProcess {
+  /** `http://127.0.0.1:<client port>` */
+  readonly endpoint: string;
+  /** SIGTERM, wait for exit, remove the data dir. */
+  stop(): Promise<void>;
+  /** SIGKILL, wait for exit; keeps the data dir for restart(). */
+  kill(): Promise<void>;
+  /** Starts again on the same data dir and ports (stopping a running instance first). */
+  restart(): Promise<void>;
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const stderrTailBytes = 16 * 1024;
+
+// Memoized: the build script takes minutes when cold, and every file in one mocha run shares it.
+let binary: Promise<string> | undefined;
+
+/** Path of the etcd binary: $ETCD_BIN, else what build-binaries.sh --etcd-only prints. */
+export function etcdBinary(): Promise<string> {
+  binary ??= locateBinary();
+  return binary;
+}
+
+async function locateBinary(): Promise<string> {
+  const fromEnv = process.env['ETCD_BIN'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const { code, stdout, stderr } = await run(
+    'bash',
+    [join(repoRoot, 'test/cluster/build-binaries.sh'), '--etcd-only'],
+    repoRoot,
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('ETCD_BIN='));
+  if (code !== 0 || line === undefined) {
+    throw new Error(
+      `build-binaries.sh --etcd-only failed (exit ${String(code)}):\n${stderr.slice(-4000)}`,
+    );
+  }
+  return line.slice('ETCD_BIN='.length).trim();
+}
+
+function run(
+  cmd: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port from listen(0)'))));
+    });
+  });
+}
+
+async function distinctFreePorts(): Promise<[number, number]> {
+  const client = await freePort();
+  for (;;) {
+    const peer = await freePort();
+    if (peer !== client) return [client, peer];
+  }
+}
+
+// Children still running when the test process exits are killed, and their data removed.
+const live = new Set<{ child: ChildProcess; dataDir: string }>();
+process.on('exit', () => {
+  for (const { child, dataDir } of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+export interface StartEtcdOptions {
+  /** etcd's watch progress notification interval (a Go duration, e.g. '200ms'; etcd's default is 10m). */
+  readonly progressNotifyInterval?: string;
+}
+
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProcess> {
+  // Ports come from listen(0) and are released before etcd binds them, so another process may take
+  // one in between: start again on fresh ports (as local-control-plane.md §5 says, up to 3 times).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || !e.message.includes('address already in use')) {
+        throw e;
+      }
+    }
+  }
+}
+
+async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
+  const bin = await etcdBinary();
+  const version = await run(bin, ['--version'], repoRoot);
+  // Debian's 3.4 has no --unsafe-no-fsync; 3.6 renamed the experimental flags.
+  const minor = /etcd Version: 3\.([0-9]+)\./.exec(version.stdout)?.[1];
+  const is34 = minor === '4';
+  const progressFlag =
+    minor !== undefined && Number(minor) >= 6
+      ? '--watch-progress-notify-interval'
+      : '--experimental-watch-progress-notify-interval';
+  const [clientPort, peerPort] = await distinctFreePorts();
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dataDir = mkdtempSync(join(base, 'storage-etcd-'));
+  const name = 'storage-test';
+  const clientUrl = `http://127.0.0.1:${String(clientPort)}`;
+  const peerUrl = `http://127.0.0.1:${String(peerPort)}`;
+  const args = [
+    `--name=${name}`,
+    `--data-dir=${join(dataDir, name)}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=${name}=${peerUrl}`,
+    '--initial-cluster-state=new',
+    `--initial-cluster-token=${name}`,
+    '--snapshot-count=10000',
+    '--quota-backend-bytes=1073741824',
+    '--logger=zap',
+    '--log-outputs=stderr',
+    '--log-level=warn',
+    ...(is34 ? [] : ['--unsafe-no-fsync=true']),
+    ...(opts.progressNotifyInterval === undefined
+      ? []
+      : [`${progressFlag}=${opts.progressNotifyInterval}`]),
+  ];
+
+  let current:
+    { child: ChildProcess; dataDir: string; stderr: string[]; exited: Promise<void> } | undefined;
+
+  const launch = async (): Promise<void> => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: string[] = [];
+    let stderrSize = 0;
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+      stderr.push(s);
+      stderrSize += s.length;
+      while (stderrSize > stderrTailBytes && stderr.length > 1)
+        stderrSize -= stderr.shift()?.length ?? 0;
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const entry = { child, dataDir, stderr, exited };
+    current = entry;
+    live.add(entry);
+    let gone = false;
+    void exited.then(() => {
+      gone = true;
+      live.delete(entry);
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (gone) throw new Error(`etcd exited during startup:\n${stderr.join('')}`);
+      if (await healthy(clientUrl)) return;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`etcd not healthy after 30 s:\n${stderr.join('')}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    const entry = current;
+    if (entry === undefined) return;
+    current = undefined;
+    if (entry.child.exitCode === null && entry.child.signalCode === null) {
+      entry.child.kill(signal);
+      const timer = setTimeout(() => entry.child.kill('SIGKILL'), 10_000);
+      await entry.exited;
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    await launch();
+  } catch (e) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    endpoint: clientUrl,
+    async stop() {
+      await terminate('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    kill: () => terminate('SIGKILL'),
+    async restart() {
+      await terminate('SIGTERM');
+      await launch();
+    },
+  };
+}
+
+async function healthy(clientUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+    if (!res.ok) return false;
+    const body: unknown = await res.json();
+    return typeof body === 'object' && body !== null && 'health' in body && body.health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mocha helper: one etcd for the enclosing describe, started in `before` (only when the block runs)
+ * and stopped in `after`. The getters throw outside the block's lifetime.
+ */
+export function useEtcd(opts: StartEtcdOptions = {}): {
+  endpoint(): string;
+  process(): EtcdProcess;
+} {
+  let etcd: EtcdProcess | undefined;
+  before(async function () {
+    // A cold build-binaries.sh run takes minutes.
+    this.timeout(15 * 60_000);
+    etcd = await startEtcd(opts);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await etcd?.stop();
+    etcd = undefined;
+  });
+  const get = (): EtcdProcess => {
+    if (etcd === undefined)
+      throw new Error('etcd is not running: use the getters inside tests or hooks');
+    return etcd;
+  };
+  return { endpoint: () => get().endpoint, process: get };
+}
