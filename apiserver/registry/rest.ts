@@ -1,0 +1,77 @@
+/**
+ * Strategy interfaces in the shape of k8s.io/apiserver/pkg/registry/rest: the generic store runs
+ * the hooks in the same fixed order as rest.BeforeCreate / rest.BeforeUpdate. Hooks return new
+ * objects; inputs are never mutated (the store clones the request body once).
+ */
+import type { FieldError } from '../api/field.js';
+import type { KubeObject } from '../api/meta.js';
+import type { Schema } from '../../openapi/builders.js';
+
+export interface UserInfo {
+  readonly name: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface RequestContext {
+  /** The namespace of the URL; undefined for cluster-scoped or all-namespaces requests. */
+  readonly namespace: string | undefined;
+  readonly user: UserInfo;
+  readonly now: () => Date;
+}
+
+export interface CreateStrategy<T> {
+  /** Before validation; cannot fail. Clears status, sets generation 1, applies defaults. */
+  prepareForCreate(ctx: RequestContext, obj: T): T;
+  /** The kind's own rules; the store adds ObjectMeta validation. */
+  validate(ctx: RequestContext, obj: Readonly<T>): FieldError[];
+  warningsOnCreate(ctx: RequestContext, obj: Readonly<T>): string[];
+  /** Only after validation passed: order-insensitive lists sorted, and the like. */
+  canonicalize(obj: T): T;
+}
+
+export interface UpdateStrategy<T> {
+  allowCreateOnUpdate(ctx: RequestContext): boolean;
+  allowUnconditionalUpdate(ctx: RequestContext): boolean;
+  /** Keeps what the endpoint may not change (status on the main resource, spec on /status); defaults. */
+  prepareForUpdate(ctx: RequestContext, obj: T, old: Readonly<T>): T;
+  /** Full validation of the new object plus transition rules (immutability). */
+  validateUpdate(ctx: RequestContext, obj: Readonly<T>, old: Readonly<T>): FieldError[];
+  warningsOnUpdate(ctx: RequestContext, obj: Readonly<T>, old: Readonly<T>): string[];
+  canonicalize(obj: T): T;
+}
+
+export type Strategy<T> = CreateStrategy<T> & UpdateStrategy<T>;
+
+/**
+ * How the status subresource behaves: `computed` = GET only, writes answer 405 (status is computed
+ * in-process); `writable` = PUT/PATCH through its own strategy, like any built-in status subresource.
+ */
+export type StatusSubresource<T> = { readonly mode: 'computed' } | { readonly mode: 'writable'; readonly strategy: UpdateStrategy<T> };
+
+/** Everything the generic layers need to serve one resource. */
+export interface ResourceDefinition<T extends KubeObject = KubeObject> {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly listKind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly schema: Schema;
+  readonly strategy: Strategy<T>;
+  readonly status: StatusSubresource<T>;
+  /** Name rule for metadata.name (DNS-1123 subdomain for all our kinds). */
+  readonly validateName: (name: string, prefix: boolean) => string[];
+}
+
+export const apiVersionOf = (r: Pick<ResourceDefinition, 'group' | 'version'>): string =>
+  r.group === '' ? r.version : `${r.group}/${r.version}`;
+
+export const groupResourceOf = (r: Pick<ResourceDefinition, 'group' | 'plural'>): { group: string; resource: string } => ({
+  group: r.group,
+  resource: r.plural,
+});
