@@ -1,0 +1,40 @@
+/**
+ * Legacy discovery documents (DISC-1, DISC-2), built from the resource table so that discovery
+ * lists exactly what is served.
+ */
+import type { ResourceDefinition } from '../registry/rest.js';
+
+/** Every served resource implements all eight verbs; sorted, as discovery clients expect. */
+export const verbsOf = (_r: ResourceDefinition): string[] => ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export const statusVerbsOf = (r: ResourceDefinition): string[] => (r.status.mode === 'writable' ? ['get', 'patch', 'update'] : ['get']);
+
+export function apiResourceList(groupVersion: string, resources: readonly ResourceDefinition[]): unknown {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion,
+    resources: resources.flatMap((r) => [
+      {
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: verbsOf(r),
+        ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+        ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+      },
+      { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: statusVerbsOf(r) },
+    ]),
+  };
+}
+
+export function apiGroup(group: string, versions: readonly string[]): unknown {
+  const entries = versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
+  return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: entries, preferredVersion: entries[0] };
+}
+
+export function apiGroupList(group: string, versions: readonly string[]): unknown {
+  const { kind: _k, apiVersion: _a, ...entry } = apiGroup(group, versions) as Record<string, unknown>;
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [entry] };
+}

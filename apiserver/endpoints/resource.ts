@@ -1,0 +1,153 @@
+/**
+ * Serves one resource request after authentication and authorization: checks the path against the
+ * resource's scope, reads and decodes the body, calls the generic store and writes the answer.
+ */
+import type { Request, Response } from 'express';
+import type { KubeObject } from '../api/meta.js';
+import * as status from '../api/status.js';
+import type { Status } from '../api/status.js';
+import type { Store } from '../registry/store/index.js';
+import type { RequestContext } from '../registry/rest.js';
+import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, readBody } from './body.js';
+import { negotiate } from './negotiate.js';
+import { parseDeleteOptions, parseGetResourceVersion, parseListOptions, parseWriteOptions } from './options.js';
+import type { RequestInfo } from './request-info.js';
+import { writeJSON, writeStatus } from './responses.js';
+import { streamWatch } from './watch.js';
+
+type ResourceInfo = Extract<RequestInfo, { kind: 'resource' }>;
+
+export interface ResourceHandlerOptions {
+  readonly bookmarkIntervalMs: number;
+}
+
+/** Names that cannot be a path segment of their own (WIRE-1). */
+const badName = (name: string): boolean => name === '.' || name === '..' || name.includes('/') || name.includes('%');
+
+const pageNotFound = (): Status => status.failure(404, 'NotFound', 'the server could not find the requested resource');
+
+export async function serveResource<T extends KubeObject>(
+  req: Request,
+  res: Response,
+  info: ResourceInfo,
+  store: Store<T>,
+  ctx: RequestContext,
+  query: URLSearchParams,
+  opts: ResourceHandlerOptions,
+): Promise<void> {
+  const r = store.context.resource;
+  const fail = (s: Status): void => writeStatus(res, s);
+
+  if (info.extraParts.length > 0 || (info.subresource !== undefined && info.subresource !== 'status')) return fail(pageNotFound());
+  if (!r.namespaced && info.namespace !== undefined) return fail(pageNotFound());
+  if (info.name !== undefined && badName(info.name)) return fail(status.badRequest(`invalid resource name "${info.name}": may not be '.', '..' or contain '/' or '%'`));
+  if (info.namespace !== undefined && badName(info.namespace)) return fail(status.badRequest(`invalid namespace "${info.namespace}"`));
+  if (r.namespaced && info.namespace === undefined && !(info.verb === 'list' || info.verb === 'watch')) {
+    // Only list and watch exist across all namespaces.
+    return fail(info.name === undefined ? status.methodNotAllowed(`the server does not allow this method on the requested resource`) : pageNotFound());
+  }
+  const accept = negotiate(req.headers.accept);
+  if (!accept.ok) return fail(accept.error);
+
+  const name = info.name ?? '';
+  const sub = info.subresource === 'status' ? 'status' : 'main';
+  if (sub === 'status' && r.status.mode === 'computed' && info.verb !== 'get') {
+    // Whatever the patch type or body: status is the server's (AR-S8), decided before reading the body.
+    return fail(status.methodNotAllowed(`status of ${r.plural}.${r.group} is computed by the server and cannot be written by clients`));
+  }
+  switch (info.verb) {
+    case 'get': {
+      const rv = parseGetResourceVersion(query);
+      if (!rv.ok) return fail(rv.error);
+      const got = await store.get(ctx, name, { resourceVersion: rv.value });
+      return got.ok ? writeJSON(res, 200, got.value) : fail(got.error);
+    }
+    case 'list':
+    case 'watch': {
+      if (info.name !== undefined) {
+        // GET …/<name>?watch=true is a watch of that one object.
+        query.set('fieldSelector', [query.get('fieldSelector') ?? '', `metadata.name=${info.name}`].filter((s) => s !== '').join(','));
+      }
+      const parsed = parseListOptions(query, info.verb === 'watch');
+      if (!parsed.ok) return fail(parsed.error);
+      if (info.verb === 'list') {
+        const listed = await store.list(ctx, parsed.value.list);
+        return listed.ok ? writeJSON(res, 200, listed.value) : fail(listed.error);
+      }
+      const controller = new AbortController();
+      const events = await store.watch(ctx, parsed.value.watch, controller.signal);
+      if (!events.ok) return fail(events.error);
+      return streamWatch(res, events.value, controller, {
+        allowWatchBookmarks: parsed.value.watch.allowWatchBookmarks,
+        timeoutSeconds: parsed.value.timeoutSeconds,
+        bookmarkIntervalMs: opts.bookmarkIntervalMs,
+        kind: r.kind,
+        apiVersion: store.context.apiVersion,
+      });
+    }
+    case 'create': {
+      if (info.name !== undefined) return fail(status.methodNotAllowed('the server does not allow this method on the requested resource'));
+      const wo = parseWriteOptions('CreateOptions', query, req.headers['user-agent']);
+      if (!wo.ok) return fail(wo.error);
+      const buf = await readBody(req);
+      if (!buf.ok) return fail(buf.error);
+      const body = decodeObjectBody(req.headers['content-type'], buf.value);
+      if (!body.ok) return fail(body.error);
+      const created = await store.create(ctx, body.value, wo.value);
+      return created.ok ? writeJSON(res, 201, created.value.object, created.value.warnings) : fail(created.error);
+    }
+    case 'update':
+    case 'patch': {
+      const wo = parseWriteOptions(info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions', query, req.headers['user-agent']);
+      if (!wo.ok) return fail(wo.error);
+      const buf = await readBody(req);
+      if (!buf.ok) return fail(buf.error);
+      if (info.verb === 'update') {
+        const body = decodeObjectBody(req.headers['content-type'], buf.value);
+        if (!body.ok) return fail(body.error);
+        const updated = await store.update(ctx, name, body.value, wo.value, sub);
+        return updated.ok ? writeJSON(res, 200, updated.value.object, updated.value.warnings) : fail(updated.error);
+      }
+      const p = decodePatchBody(req.headers['content-type'], buf.value);
+      if (!p.ok) return fail(p.error);
+      const patched = await store.patch(ctx, name, p.value, wo.value, sub);
+      return patched.ok ? writeJSON(res, 200, patched.value.object, patched.value.warnings) : fail(patched.error);
+    }
+    case 'delete':
+    case 'deletecollection': {
+      if (sub === 'status') return fail(status.methodNotAllowed('the server does not allow this method on the requested resource'));
+      const buf = await readBody(req);
+      if (!buf.ok) return fail(buf.error);
+      let body: unknown;
+      if (buf.value.length > 0) {
+        const mt = mediaType(req.headers['content-type']);
+        if (mt !== '' && mt !== 'application/json') {
+          return fail(status.unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json'));
+        }
+        const parsed = parseJSON(buf.value);
+        if (!parsed.ok) return fail(parsed.error);
+        body = parsed.value;
+      }
+      const dopts = parseDeleteOptions(query, body);
+      if (!dopts.ok) return fail(dopts.error);
+      if (info.verb === 'deletecollection') {
+        const parsed = parseListOptions(query, false);
+        if (!parsed.ok) return fail(parsed.error);
+        const deleted = await store.deleteCollection(ctx, parsed.value.list, dopts.value);
+        return deleted.ok ? writeJSON(res, 200, deleted.value) : fail(deleted.error);
+      }
+      const deleted = await store.delete(ctx, name, dopts.value);
+      if (!deleted.ok) return fail(deleted.error);
+      const outcome = deleted.value;
+      if (outcome.kind === 'pending') return writeJSON(res, outcome.accepted ? 202 : 200, outcome.object);
+      const meta = outcome.object.metadata;
+      return writeJSON(res, 200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name: meta.name ?? name, group: r.group, kind: r.plural, ...(meta.uid === undefined ? {} : { uid: meta.uid }) },
+      });
+    }
+  }
+}

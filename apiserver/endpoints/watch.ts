@@ -1,0 +1,74 @@
+/**
+ * Streams a registry watch as kube-apiserver does: one JSON event per line, flushed per event,
+ * bookmarks about every minute when asked for, a clean end at timeoutSeconds (default a random
+ * 30–60 minutes so that clients do not reconnect in lockstep).
+ */
+import type { Response } from 'express';
+import type { KubeObject } from '../api/meta.js';
+import type { WatchStream } from '../registry/store/index.js';
+
+export interface WatchStreamOptions {
+  readonly allowWatchBookmarks: boolean;
+  readonly timeoutSeconds: number | undefined;
+  readonly bookmarkIntervalMs: number;
+  readonly kind: string;
+  readonly apiVersion: string;
+}
+
+const defaultTimeoutSeconds = (): number => 1800 + Math.floor(Math.random() * 1800);
+
+export async function streamWatch<T extends KubeObject>(
+  res: Response,
+  stream: WatchStream<T>,
+  controller: AbortController,
+  opts: WatchStreamOptions,
+): Promise<void> {
+  res.status(200);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-cache, private');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.flushHeaders();
+  let lastRV = stream.startResourceVersion;
+  const write = async (ev: unknown): Promise<void> => {
+    if (res.writableEnded || res.destroyed) return;
+    if (!res.write(`${JSON.stringify(ev)}\n`)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  };
+  const bookmark = (): Promise<void> =>
+    write({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } });
+
+  const timeoutMs = (opts.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000;
+  const timer = setTimeout(() => {
+    // A last bookmark lets the client resume exactly where this stream ended.
+    void (opts.allowWatchBookmarks ? bookmark() : Promise.resolve()).finally(() => controller.abort());
+  }, timeoutMs);
+  const ticker = opts.allowWatchBookmarks ? setInterval(() => void bookmark(), opts.bookmarkIntervalMs) : undefined;
+  res.on('close', () => controller.abort());
+  try {
+    for await (const ev of stream.events) {
+      if (controller.signal.aborted) break;
+      if (ev.type === 'BOOKMARK') {
+        lastRV = ev.object.metadata.resourceVersion;
+        if (!opts.allowWatchBookmarks) continue;
+      } else if (ev.type !== 'ERROR') {
+        lastRV = ev.object.metadata.resourceVersion ?? lastRV;
+      }
+      await write(ev);
+      if (ev.type === 'ERROR') break;
+    }
+  } finally {
+    clearTimeout(timer);
+    if (ticker !== undefined) clearInterval(ticker);
+    controller.abort();
+    if (!res.writableEnded) res.end();
+  }
+}

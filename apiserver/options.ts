@@ -1,0 +1,94 @@
+/**
+ * Command-line flags, named as kube-apiserver names them. Parsing and validation are separate from
+ * running, like the options → complete → validate → run chain of k8s.io/apiserver.
+ */
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { Result } from '../storage/interface.js';
+
+export interface ServerOptions {
+  readonly etcdServers: readonly string[];
+  readonly etcdPrefix: string;
+  readonly etcdCAFile: string | undefined;
+  readonly etcdCertFile: string | undefined;
+  readonly etcdKeyFile: string | undefined;
+  readonly securePort: number;
+  readonly bindAddress: string;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsPrivateKeyFile: string | undefined;
+  readonly certDir: string;
+  readonly standalone: boolean;
+}
+
+export const usage = `Usage: connectors-access-apiserver [flags]
+
+  --etcd-servers=<urls>          comma-separated etcd client URLs (required)
+  --etcd-prefix=/registry        prefix of every key in etcd
+  --etcd-cafile, --etcd-certfile, --etcd-keyfile   TLS towards etcd
+  --secure-port=8443             HTTPS port
+  --bind-address=0.0.0.0         address to listen on (loopback only with --standalone)
+  --tls-cert-file, --tls-private-key-file   serving certificate and key (PEM)
+  --cert-dir=apiserver.local.config/certificates   where a self-signed certificate is written when none is given
+  --standalone                   development mode: loopback only, every request is an administrator
+`;
+
+const isLoopback = (addr: string): boolean =>
+  addr === 'localhost' || addr === '::1' || (isIP(addr) === 4 && addr.startsWith('127.'));
+
+export function parseServerOptions(argv: readonly string[]): Result<ServerOptions, string> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'etcd-servers': { type: 'string' },
+        'etcd-prefix': { type: 'string', default: '/registry' },
+        'etcd-cafile': { type: 'string' },
+        'etcd-certfile': { type: 'string' },
+        'etcd-keyfile': { type: 'string' },
+        'secure-port': { type: 'string', default: '8443' },
+        'bind-address': { type: 'string' },
+        'tls-cert-file': { type: 'string' },
+        'tls-private-key-file': { type: 'string' },
+        'cert-dir': { type: 'string', default: 'apiserver.local.config/certificates' },
+        standalone: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  const etcdServers = (values['etcd-servers'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (etcdServers.length === 0) return { ok: false, error: '--etcd-servers must be set' };
+  const port = Number(values['secure-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return { ok: false, error: `--secure-port must be a port number, got ${values['secure-port']}` };
+  const standalone = values.standalone;
+  const bindAddress = values['bind-address'] ?? (standalone ? '127.0.0.1' : '0.0.0.0');
+  // Standalone trusts every caller as an administrator: it must never be reachable from elsewhere.
+  if (standalone && !isLoopback(bindAddress)) {
+    return { ok: false, error: `--standalone serves every request as an administrator and only binds loopback addresses, not ${bindAddress}` };
+  }
+  if ((values['tls-cert-file'] === undefined) !== (values['tls-private-key-file'] === undefined)) {
+    return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' };
+  }
+  if (!standalone && values['tls-cert-file'] === undefined) {
+    return { ok: false, error: 'a serving certificate (--tls-cert-file, --tls-private-key-file) is required outside --standalone' };
+  }
+  return {
+    ok: true,
+    value: {
+      etcdServers,
+      etcdPrefix: values['etcd-prefix'],
+      etcdCAFile: values['etcd-cafile'],
+      etcdCertFile: values['etcd-certfile'],
+      etcdKeyFile: values['etcd-keyfile'],
+      securePort: port,
+      bindAddress,
+      tlsCertFile: values['tls-cert-file'],
+      tlsPrivateKeyFile: values['tls-private-key-file'],
+      certDir: values['cert-dir'],
+      standalone,
+    },
+  };
+}

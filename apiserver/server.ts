@@ -1,0 +1,84 @@
+/**
+ * The HTTP application: health, discovery, then resource requests (authentication → authorization →
+ * the resource handler). Built from a table of stores so that every layer sees the same resources.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { KubeObject } from './api/meta.js';
+import * as status from './api/status.js';
+import type { Store } from './registry/store/index.js';
+import type { RequestContext } from './registry/rest.js';
+import type { Authenticator, Authorizer } from './auth/types.js';
+import { apiGroup, apiGroupList, apiResourceList } from './endpoints/discovery.js';
+import { requestInfo } from './endpoints/request-info.js';
+import { serveResource } from './endpoints/resource.js';
+import { writeJSON, writeStatus } from './endpoints/responses.js';
+
+export interface AppOptions {
+  readonly group: string;
+  readonly version: string;
+  readonly stores: readonly Store<KubeObject>[];
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  /** Readiness probe of the storage; a failure makes /readyz answer 500. */
+  readonly storageReady: () => Promise<boolean>;
+  readonly bookmarkIntervalMs?: number;
+  readonly now?: () => Date;
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export function createApp(opts: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const gv = `${opts.group}/${opts.version}`;
+  const stores = new Map(opts.stores.map((s) => [s.context.resource.plural, s]));
+  const resources = opts.stores.map((s) => s.context.resource);
+  const now = opts.now ?? (() => new Date());
+  const log = opts.log ?? ((e) => process.stderr.write(`${JSON.stringify({ ts: Date.now(), ...e })}\n`));
+
+  const plain = (res: Response, code: number, text: string): void => {
+    res.status(code).setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.end(text);
+  };
+  app.get(['/healthz', '/livez'], (_req, res) => plain(res, 200, 'ok'));
+  app.get('/readyz', async (_req, res) => {
+    const ready = await opts.storageReady();
+    if (ready) plain(res, 200, 'ok');
+    else plain(res, 500, '[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n');
+  });
+
+  app.use(async (req: Request, res: Response) => {
+    const url = new URL(req.originalUrl, 'https://localhost');
+    const info = requestInfo(req.method, url.pathname, url.searchParams);
+    const authn = await opts.authenticator.authenticate(req);
+    if (authn.kind === 'error') return writeStatus(res, status.failure(401, 'Unauthorized', 'Unauthorized'));
+    const user = authn.kind === 'authenticated' ? authn.user : { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+    const decision = await opts.authorizer.authorize(user, info);
+    if (!decision.allowed) return writeStatus(res, status.failure(403, 'Forbidden', `forbidden: ${decision.reason}`));
+
+    if (info.kind === 'nonResource') {
+      const path = url.pathname.replace(/\/+$/, '');
+      if (req.method !== 'GET') return writeStatus(res, status.methodNotAllowed('the server does not allow this method on the requested resource'));
+      if (path === '/apis') return writeJSON(res, 200, apiGroupList(opts.group, [opts.version]));
+      if (path === `/apis/${opts.group}`) return writeJSON(res, 200, apiGroup(opts.group, [opts.version]));
+      if (path === `/apis/${gv}`) return writeJSON(res, 200, apiResourceList(gv, resources));
+      return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
+    }
+    const store = info.group === opts.group && info.version === opts.version ? stores.get(info.resource) : undefined;
+    if (store === undefined) return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
+    const ctx: RequestContext = { namespace: info.namespace, user, now };
+    return serveResource(req, res, info, store, ctx, url.searchParams, { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000 });
+  });
+
+  // Last resort: a bug, never a client mistake. Logged with its stack; the client sees a Status only.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    log({ msg: 'unhandled error', err: err instanceof Error ? (err.stack ?? err.message) : String(err), path: req.path, method: req.method });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    writeStatus(res, status.internalError('an unexpected error occurred'));
+  });
+  return app;
+}
