@@ -8,7 +8,9 @@ import * as status from './api/status.js';
 import type { Store } from './registry/store/index.js';
 import type { RequestContext } from './registry/rest.js';
 import type { Authenticator, Authorizer } from './auth/types.js';
-import { apiGroup, apiGroupList, apiResourceList } from './endpoints/discovery.js';
+import { createHash } from 'node:crypto';
+import { apiGroup, apiGroupDiscoveryList, apiGroupList, apiResourceList } from './endpoints/discovery.js';
+import { aggregatedContentType, discoveryForm } from './endpoints/discovery-negotiate.js';
 import { requestInfo } from './endpoints/request-info.js';
 import { serveResource } from './endpoints/resource.js';
 import { writeJSON, writeStatus } from './endpoints/responses.js';
@@ -34,6 +36,12 @@ export function createApp(opts: AppOptions): express.Express {
   const stores = new Map(opts.stores.map((s) => [s.context.resource.plural, s]));
   const resources = opts.stores.map((s) => s.context.resource);
   const now = opts.now ?? (() => new Date());
+  // Discovery never changes while the process runs: serialise and hash it once.
+  const discoveryDoc = (v: 'v2' | 'v2beta1'): { body: string; etag: string } => {
+    const body = JSON.stringify(apiGroupDiscoveryList(opts.group, opts.version, resources, v));
+    return { body, etag: `"${createHash('sha512').update(body).digest('hex').toUpperCase()}"` };
+  };
+  const discovery = { v2: discoveryDoc('v2'), v2beta1: discoveryDoc('v2beta1') };
   const log = opts.log ?? ((e) => process.stderr.write(`${JSON.stringify({ ts: Date.now(), ...e })}\n`));
 
   const plain = (res: Response, code: number, text: string): void => {
@@ -60,7 +68,21 @@ export function createApp(opts: AppOptions): express.Express {
     if (info.kind === 'nonResource') {
       const path = url.pathname.replace(/\/+$/, '');
       if (req.method !== 'GET') return writeStatus(res, status.methodNotAllowed('the server does not allow this method on the requested resource'));
-      if (path === '/apis') return writeJSON(res, 200, apiGroupList(opts.group, [opts.version]));
+      if (path === '/apis') {
+        const form = discoveryForm(req.headers.accept);
+        if (form.kind === 'legacy') return writeJSON(res, 200, apiGroupList(opts.group, [opts.version]));
+        if (form.kind === 'none') return writeStatus(res, status.notAcceptable('only application/json and aggregated discovery (apidiscovery.k8s.io v2) are served at /apis'));
+        const doc = discovery[form.version];
+        res.setHeader('Vary', 'Accept');
+        res.setHeader('ETag', doc.etag);
+        if (req.headers['if-none-match'] === doc.etag) {
+          res.status(304).end();
+          return;
+        }
+        res.status(200).setHeader('Content-Type', aggregatedContentType(form.version));
+        res.end(doc.body);
+        return;
+      }
       if (path === `/apis/${opts.group}`) return writeJSON(res, 200, apiGroup(opts.group, [opts.version]));
       if (path === `/apis/${gv}`) return writeJSON(res, 200, apiResourceList(gv, resources));
       return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
@@ -68,7 +90,7 @@ export function createApp(opts: AppOptions): express.Express {
     const store = info.group === opts.group && info.version === opts.version ? stores.get(info.resource) : undefined;
     if (store === undefined) return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
     const ctx: RequestContext = { namespace: info.namespace, user, now };
-    return serveResource(req, res, info, store, ctx, url.searchParams, { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000 });
+    return serveResource(req, res, info, store, ctx, url.searchParams, { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000, now });
   });
 
   // Last resort: a bug, never a client mistake. Logged with its stack; the client sees a Status only.

@@ -3,6 +3,7 @@
  * verb accepts (415 otherwise), and JSON parsing whose failures are the client's 400.
  */
 import type { Request } from 'express';
+import { parse as parseYAML } from 'yaml';
 import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Result } from '../../storage/interface.js';
@@ -59,12 +60,22 @@ export function parseJSON(buf: Buffer): Result<unknown, Status> {
   }
 }
 
-const objectMediaTypes = ['application/json'];
+/** YAML 1.2 into plain JSON values; anchors and tags that JSON cannot carry are errors. */
+export function parseYAMLBody(buf: Buffer): Result<unknown, Status> {
+  try {
+    return { ok: true, value: parseYAML(buf.toString('utf8'), { maxAliasCount: 100, uniqueKeys: true }) as unknown };
+  } catch (e) {
+    return { ok: false, error: status.badRequest(`the body of the request could not be decoded as YAML: ${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}`) };
+  }
+}
 
-/** POST and PUT bodies: JSON only for now. */
+const objectMediaTypes = ['application/json', 'application/yaml'];
+
+/** POST and PUT bodies: JSON, or YAML as kube-apiserver also accepts. */
 export function decodeObjectBody(contentType: string | undefined, buf: Buffer): Result<unknown, Status> {
   const mt = mediaType(contentType);
-  if (mt !== '' && !objectMediaTypes.includes(mt)) {
+  if (mt === 'application/yaml' || mt === 'application/x-yaml') return parseYAMLBody(buf);
+  if (mt !== '' && mt !== 'application/json') {
     return { ok: false, error: status.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${objectMediaTypes.join(', ')}`) };
   }
   return parseJSON(buf);

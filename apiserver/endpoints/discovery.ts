@@ -38,3 +38,37 @@ export function apiGroupList(group: string, versions: readonly string[]): unknow
   const { kind: _k, apiVersion: _a, ...entry } = apiGroup(group, versions) as Record<string, unknown>;
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: [entry] };
 }
+
+/** Aggregated discovery (DISC-3): the whole group in one document, v2 (or v2beta1 if asked for). */
+export function apiGroupDiscoveryList(group: string, version: string, resources: readonly ResourceDefinition[], apiVersion: 'v2' | 'v2beta1'): unknown {
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
+    metadata: {},
+    items: [
+      {
+        metadata: { name: group },
+        versions: [
+          {
+            version,
+            freshness: 'Current',
+            resources: resources.map((r) => {
+              // responseKind is never null: some client-go releases panic on a missing one.
+              const responseKind = { group: r.group, version: r.version, kind: r.kind };
+              return {
+                resource: r.plural,
+                singularResource: r.singular,
+                scope: r.namespaced ? 'Namespaced' : 'Cluster',
+                responseKind,
+                verbs: verbsOf(r),
+                ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+                ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+                subresources: [{ subresource: 'status', responseKind, verbs: statusVerbsOf(r) }],
+              };
+            }),
+          },
+        ],
+      },
+    ],
+  };
+}

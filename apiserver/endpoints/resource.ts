@@ -9,7 +9,8 @@ import type { Status } from '../api/status.js';
 import type { Store } from '../registry/store/index.js';
 import type { RequestContext } from '../registry/rest.js';
 import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, readBody } from './body.js';
-import { negotiate } from './negotiate.js';
+import { negotiate, parseIncludeObject, type Target } from './negotiate.js';
+import { watchEventRenderer, writeList, writeObject, type RenderContext } from './represent.js';
 import { parseDeleteOptions, parseGetResourceVersion, parseListOptions, parseWriteOptions } from './options.js';
 import type { RequestInfo } from './request-info.js';
 import { writeJSON, writeStatus } from './responses.js';
@@ -19,6 +20,7 @@ type ResourceInfo = Extract<RequestInfo, { kind: 'resource' }>;
 
 export interface ResourceHandlerOptions {
   readonly bookmarkIntervalMs: number;
+  readonly now: () => Date;
 }
 
 /** Names that cannot be a path segment of their own (WIRE-1). */
@@ -46,8 +48,12 @@ export async function serveResource<T extends KubeObject>(
     // Only list and watch exist across all namespaces.
     return fail(info.name === undefined ? status.methodNotAllowed(`the server does not allow this method on the requested resource`) : pageNotFound());
   }
-  const accept = negotiate(req.headers.accept);
+  const target: Target = info.verb === 'list' || info.verb === 'deletecollection' ? 'list' : info.verb === 'watch' ? 'watch' : 'object';
+  const accept = negotiate(req.headers.accept, target);
   if (!accept.ok) return fail(accept.error);
+  const include = parseIncludeObject(query);
+  if (!include.ok) return fail(include.error);
+  const rc: RenderContext = { resource: r, representation: accept.value, include: include.value, now: opts.now() };
 
   const name = info.name ?? '';
   const sub = info.subresource === 'status' ? 'status' : 'main';
@@ -60,7 +66,7 @@ export async function serveResource<T extends KubeObject>(
       const rv = parseGetResourceVersion(query);
       if (!rv.ok) return fail(rv.error);
       const got = await store.get(ctx, name, { resourceVersion: rv.value });
-      return got.ok ? writeJSON(res, 200, got.value) : fail(got.error);
+      return got.ok ? writeObject(res, 200, rc, got.value) : fail(got.error);
     }
     case 'list':
     case 'watch': {
@@ -72,7 +78,7 @@ export async function serveResource<T extends KubeObject>(
       if (!parsed.ok) return fail(parsed.error);
       if (info.verb === 'list') {
         const listed = await store.list(ctx, parsed.value.list);
-        return listed.ok ? writeJSON(res, 200, listed.value) : fail(listed.error);
+        return listed.ok ? writeList(res, rc, listed.value) : fail(listed.error);
       }
       const controller = new AbortController();
       const events = await store.watch(ctx, parsed.value.watch, controller.signal);
@@ -83,6 +89,7 @@ export async function serveResource<T extends KubeObject>(
         bookmarkIntervalMs: opts.bookmarkIntervalMs,
         kind: r.kind,
         apiVersion: store.context.apiVersion,
+        render: watchEventRenderer(rc, opts.now),
       });
     }
     case 'create': {
@@ -94,7 +101,7 @@ export async function serveResource<T extends KubeObject>(
       const body = decodeObjectBody(req.headers['content-type'], buf.value);
       if (!body.ok) return fail(body.error);
       const created = await store.create(ctx, body.value, wo.value);
-      return created.ok ? writeJSON(res, 201, created.value.object, created.value.warnings) : fail(created.error);
+      return created.ok ? writeObject(res, 201, rc, created.value.object, created.value.warnings) : fail(created.error);
     }
     case 'update':
     case 'patch': {
@@ -106,12 +113,12 @@ export async function serveResource<T extends KubeObject>(
         const body = decodeObjectBody(req.headers['content-type'], buf.value);
         if (!body.ok) return fail(body.error);
         const updated = await store.update(ctx, name, body.value, wo.value, sub);
-        return updated.ok ? writeJSON(res, 200, updated.value.object, updated.value.warnings) : fail(updated.error);
+        return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
       }
       const p = decodePatchBody(req.headers['content-type'], buf.value);
       if (!p.ok) return fail(p.error);
       const patched = await store.patch(ctx, name, p.value, wo.value, sub);
-      return patched.ok ? writeJSON(res, 200, patched.value.object, patched.value.warnings) : fail(patched.error);
+      return patched.ok ? writeObject(res, 200, rc, patched.value.object, patched.value.warnings) : fail(patched.error);
     }
     case 'delete':
     case 'deletecollection': {
@@ -134,12 +141,12 @@ export async function serveResource<T extends KubeObject>(
         const parsed = parseListOptions(query, false);
         if (!parsed.ok) return fail(parsed.error);
         const deleted = await store.deleteCollection(ctx, parsed.value.list, dopts.value);
-        return deleted.ok ? writeJSON(res, 200, deleted.value) : fail(deleted.error);
+        return deleted.ok ? writeList(res, rc, deleted.value) : fail(deleted.error);
       }
       const deleted = await store.delete(ctx, name, dopts.value);
       if (!deleted.ok) return fail(deleted.error);
       const outcome = deleted.value;
-      if (outcome.kind === 'pending') return writeJSON(res, outcome.accepted ? 202 : 200, outcome.object);
+      if (outcome.kind === 'pending') return writeObject(res, outcome.accepted ? 202 : 200, rc, outcome.object);
       const meta = outcome.object.metadata;
       return writeJSON(res, 200, {
         kind: 'Status',

@@ -5,7 +5,7 @@
  */
 import type { Response } from 'express';
 import type { KubeObject } from '../api/meta.js';
-import type { WatchStream } from '../registry/store/index.js';
+import type { ApiWatchEvent, WatchStream } from '../registry/store/index.js';
 
 export interface WatchStreamOptions {
   readonly allowWatchBookmarks: boolean;
@@ -13,6 +13,8 @@ export interface WatchStreamOptions {
   readonly bookmarkIntervalMs: number;
   readonly kind: string;
   readonly apiVersion: string;
+  /** Turns a registry event into what goes on the wire (Table, PartialObjectMetadata …). */
+  readonly render: (ev: ApiWatchEvent<KubeObject>) => unknown;
 }
 
 const defaultTimeoutSeconds = (): number => 1800 + Math.floor(Math.random() * 1800);
@@ -44,7 +46,7 @@ export async function streamWatch<T extends KubeObject>(
     }
   };
   const bookmark = (): Promise<void> =>
-    write({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } });
+    write(opts.render({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } }));
 
   const timeoutMs = (opts.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000;
   const timer = setTimeout(() => {
@@ -62,7 +64,7 @@ export async function streamWatch<T extends KubeObject>(
       } else if (ev.type !== 'ERROR') {
         lastRV = ev.object.metadata.resourceVersion ?? lastRV;
       }
-      await write(ev);
+      await write(opts.render(ev as ApiWatchEvent<KubeObject>));
       if (ev.type === 'ERROR') break;
     }
   } finally {

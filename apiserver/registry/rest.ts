@@ -50,6 +50,40 @@ export type Strategy<T> = CreateStrategy<T> & UpdateStrategy<T>;
  */
 export type StatusSubresource<T> = { readonly mode: 'computed' } | { readonly mode: 'writable'; readonly strategy: UpdateStrategy<T> };
 
+/**
+ * A Table column after the implicit Name column, as a CRD's additionalPrinterColumns. `cell` reads
+ * the value (null when absent); a `date` column holds a timestamp the table shows as an age.
+ */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly description: string;
+  readonly priority: number;
+  /** The JSONPath a CRD would declare; documentation only. */
+  readonly jsonPath: string;
+  readonly cell: (obj: KubeObject) => string | number | boolean | null;
+}
+
+/** The Age column every kind ends with. */
+export const ageColumn: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  description:
+    'CreationTimestamp is a timestamp representing the server time when this object was created. It is represented in RFC3339 form and is in UTC.',
+  priority: 0,
+  jsonPath: '.metadata.creationTimestamp',
+  cell: (obj) => obj.metadata.creationTimestamp ?? null,
+};
+
+/** A field of the condition of the given type in status.conditions, or null. */
+export function conditionCell(obj: KubeObject, type: string, field: 'status' | 'reason'): string | null {
+  const conditions = (obj['status'] as { conditions?: unknown } | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return null;
+  const found = (conditions as { type?: unknown; status?: unknown; reason?: unknown }[]).find((c) => c.type === type);
+  const v = found?.[field];
+  return typeof v === 'string' ? v : null;
+}
+
 /** Everything the generic layers need to serve one resource. */
 export interface ResourceDefinition<T extends KubeObject = KubeObject> {
   readonly group: string;
@@ -62,6 +96,7 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> {
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
   readonly schema: Schema;
+  readonly printerColumns: readonly PrinterColumn[];
   readonly strategy: Strategy<T>;
   readonly status: StatusSubresource<T>;
   /** Name rule for metadata.name (DNS-1123 subdomain for all our kinds). */
