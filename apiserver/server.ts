@@ -11,6 +11,7 @@ import type { Authenticator, Authorizer } from './auth/types.js';
 import { createHash } from 'node:crypto';
 import { apiGroup, apiGroupDiscoveryList, apiGroupList, apiResourceList } from './endpoints/discovery.js';
 import { aggregatedContentType, discoveryForm } from './endpoints/discovery-negotiate.js';
+import { openAPIHandler } from './endpoints/openapi.js';
 import { requestInfo } from './endpoints/request-info.js';
 import { serveResource } from './endpoints/resource.js';
 import { writeJSON, writeStatus } from './endpoints/responses.js';
@@ -42,6 +43,7 @@ export function createApp(opts: AppOptions): express.Express {
     return { body, etag: `"${createHash('sha512').update(body).digest('hex').toUpperCase()}"` };
   };
   const discovery = { v2: discoveryDoc('v2'), v2beta1: discoveryDoc('v2beta1') };
+  const openAPI = openAPIHandler(opts.group, opts.version, resources);
   const log = opts.log ?? ((e) => process.stderr.write(`${JSON.stringify({ ts: Date.now(), ...e })}\n`));
 
   const plain = (res: Response, code: number, text: string): void => {
@@ -68,6 +70,7 @@ export function createApp(opts: AppOptions): express.Express {
     if (info.kind === 'nonResource') {
       const path = url.pathname.replace(/\/+$/, '');
       if (req.method !== 'GET') return writeStatus(res, status.methodNotAllowed('the server does not allow this method on the requested resource'));
+      if (openAPI(req, res, path)) return;
       if (path === '/apis') {
         const form = discoveryForm(req.headers.accept);
         if (form.kind === 'legacy') return writeJSON(res, 200, apiGroupList(opts.group, [opts.version]));
