@@ -1,5 +1,8 @@
-/** Schemas of the connectors.alauda.io/v1alpha1 kinds (domain spec §3.1, §4.1). */
-import { int64, list, obj, str, stringMap, type Schema } from './builders.js';
+/**
+ * Schemas of the connectors.alauda.io/v1alpha1 kinds: AccessRequest and AccessPolicy (domain spec
+ * §3.1, §4.1), Connector and ConnectorClass (§2.3, following the public Connectors CRDs).
+ */
+import { bool, int64, list, obj, str, stringMap, type Schema } from './builders.js';
 import { conditions, condition, matchExpressions, matchLabels, objectMeta, objectReference } from './meta.js';
 
 const kindSchema = (description: string, spec: Schema, status: Schema, specRequired: boolean): Schema =>
@@ -184,4 +187,201 @@ export const accessRequestSchema = kindSchema(
   accessRequestSpec,
   accessRequestStatus,
   true,
+);
+
+// ---------- Connector and ConnectorClass ----------
+// Field names, types, required fields, enums and list types exactly as the public Connectors CRDs
+// declare them (domain spec §2.3); lists the CRDs leave untyped stay untyped (atomic).
+
+/** A list without x-kubernetes-list-type, as the CRDs declare some: atomic for apply. */
+const untypedList = (description: string, items: Schema): Schema => ({ type: 'array', description, items });
+
+const connectorCondition = obj(
+  'One observation of the current state of the object (Knative style condition).',
+  {
+    type: str('Type of the condition, e.g. Ready.'),
+    status: str('Status of the condition: True, False or Unknown.'),
+    reason: str("A one-word CamelCase reason for the condition's last transition."),
+    message: str('A human-readable message with details about the transition.'),
+    lastTransitionTime: str('Last time the condition changed status.'),
+    severity: str('How to treat a failure of this condition; empty means Error.'),
+  },
+  { required: ['status', 'type'] },
+);
+
+const connectorConditions = untypedList('The latest observations of the current state of the object.', connectorCondition);
+
+const statusAnnotations = stringMap('Additional status fields the controllers record, like annotations on the status.');
+
+const addressable = (description: string): Schema =>
+  obj(description, {
+    name: str('Name of the address.'),
+    url: str('URL of the address.'),
+    CACerts: str('CA certificates (PEM) for this address.'),
+    audience: str('OIDC audience of this address.'),
+  });
+
+const connectorSpec = obj('ConnectorSpec describes the tool a Connector integrates: its address, class and credentials.', {
+  address: str('Address of the tool, such as https://github.com.'),
+  connectorClassName: str('Name of the ConnectorClass (cluster-scoped) this Connector is of.'),
+  auth: obj('Authentication data of the Connector.', {
+    name: str('Name of the authentication type, one of the ConnectorClass spec.auth.types[].name.'),
+    params: { description: 'Parameters the authentication needs; kept as sent.', 'x-kubernetes-preserve-unknown-fields': true },
+    secretRef: {
+      ...objectReference('The Secret holding the credentials.'),
+      'x-kubernetes-map-type': 'atomic',
+    },
+  }),
+});
+
+const connectorStatus = obj('ConnectorStatus is written by the Connectors controllers through the status subresource.', {
+  observedGeneration: int64('The generation last processed by the controller.'),
+  annotations: statusAnnotations,
+  conditions: connectorConditions,
+  proxy: obj('Status of the proxy of this Connector.', {
+    httpAddress: addressable('The HTTP endpoint of the Connector proxy.'),
+  }),
+});
+
+export const connectorSchema = kindSchema(
+  'Connector integrates one instance of a tool (its address and credentials) for use in one namespace.',
+  connectorSpec,
+  connectorStatus,
+  false,
+);
+
+const paramValue = obj(
+  'A parameter value: a string, an array of strings or an object of strings, with its type.',
+  {
+    type: str('Which of the values is meant: string, array or object.'),
+    stringVal: str('The value as a string.'),
+    arrayVal: list('The value as an array of strings.', str(''), 'atomic'),
+    objectVal: stringMap('The value as an object of strings.'),
+  },
+  { required: ['arrayVal', 'objectVal', 'stringVal', 'type'] },
+);
+
+const paramSpec = (description: string): Schema =>
+  obj(
+    description,
+    {
+      name: str('Name by which the parameter is referenced.'),
+      type: str('Type of the parameter: string (the default), array or object.'),
+      description: str('A user-facing description of the parameter.'),
+      properties: {
+        type: 'object',
+        description: 'The keys of an object parameter and their types.',
+        additionalProperties: obj('The type of one key of an object parameter.', { type: str('Type of the key.') }),
+      },
+      default: { ...paramValue, description: 'The value when none is given.' },
+      enum: untypedList('The allowed values; when unset, any value is allowed.', str('')),
+    },
+    { required: ['name'] },
+  );
+
+const destination = (description: string): Schema =>
+  obj(description, {
+    ref: obj(
+      'The addressable object the destination points to.',
+      {
+        apiVersion: str('API version of the referent.'),
+        group: str('API group of the referent, an alternative to apiVersion.'),
+        kind: str('Kind of the referent.'),
+        name: str('Name of the referent.'),
+        namespace: str('Namespace of the referent; defaults to the namespace of the object holding the reference.'),
+        address: str('Name of one specific address of the referent.'),
+      },
+      { required: ['kind', 'name'] },
+    ),
+    uri: str('An absolute URL, or a URI relative to the address of ref.'),
+    CACerts: str('CA certificates (PEM) to trust in addition to those of the target.'),
+    audience: str('OIDC audience of the target.'),
+  });
+
+const httpProbe = obj(
+  'An HTTP request that checks the tool.',
+  {
+    path: str('Path requested by the probe.'),
+    host: str('Host to probe; empty means the address of the Connector.'),
+    scheme: str("Scheme of the request; empty means the scheme of the Connector's address (or http for another host).", {
+      enum: ['http', 'https'],
+    }),
+    method: str('HTTP method of the probe; GET when empty.', { enum: ['GET', 'POST'] }),
+    disableRedirect: bool('Whether the probe does not follow redirects.'),
+    httpHeaders: list(
+      'Headers to set on the request; a header may repeat.',
+      obj('One request header.', { name: str('Header name.'), value: str('Header value.') }, { required: ['name', 'value'] }),
+      'atomic',
+    ),
+  },
+  { required: ['path'] },
+);
+
+const probe = (description: string): Schema => obj(description, { http: httpProbe });
+
+const authType = obj(
+  'One authentication type Connectors of the class may use.',
+  {
+    name: str('Name of the authentication type, unique within the ConnectorClass.'),
+    displayName: str('Human-readable name of the authentication type.'),
+    description: str('Description of the authentication type.'),
+    secretType: str('Type of the Secret holding the credentials, e.g. kubernetes.io/basic-auth.'),
+    optional: bool('Whether credentials are optional for this type (default false).'),
+    params: list('The data fields of this authentication type; conventional ones when unset.', paramSpec('One data field of the authentication type.'), 'atomic'),
+    generator: obj('Generates authentication data dynamically.', {
+      rego: str("A Rego module (package proxy) whose 'auth' object gives the authentication data to inject."),
+    }),
+  },
+  { required: ['name'] },
+);
+
+const connectorClassSpec = obj('ConnectorClassSpec describes one kind of tool: its address, authentication, probes, API and proxy.', {
+  address: paramSpec('Constraints on the address of Connectors of this class (a string parameter).'),
+  api: destination('Where the API of this class is served: a Service reference and/or a URI.'),
+  auth: obj('The authentication Connectors of this class support.', {
+    types: list('Supported authentication types; a Connector uses one of them.', authType, 'map', ['name']),
+  }),
+  authProbes: list(
+    'How to check the credentials of each authentication type.',
+    obj(
+      'The credential check of one authentication type.',
+      {
+        authName: str('The authentication type checked, one of spec.auth.types[].name.'),
+        params: list('Parameters used by the check.', paramSpec('One parameter of the check.'), 'atomic'),
+        probe: probe('The check itself.'),
+      },
+      { required: ['authName'] },
+    ),
+    'map',
+    ['authName'],
+  ),
+  configurations: untypedList(
+    'Configuration data of the class.',
+    obj('One named configuration.', {
+      name: str('Name of the configuration.'),
+      annotations: stringMap('Annotations of the configuration.'),
+      data: stringMap('The configuration data; keys of alphanumerics, "-", "_" or ".".'),
+    }),
+  ),
+  livenessProbe: probe('How to check that a tool of this class is reachable.'),
+  proxy: destination('Where the proxy for Connectors of this class runs.'),
+});
+
+const connectorClassStatus = obj('ConnectorClassStatus is written by the Connectors controllers through the status subresource.', {
+  observedGeneration: int64('The generation last processed by the controller.'),
+  annotations: statusAnnotations,
+  conditions: connectorConditions,
+  api: obj('The resolved API of the class; absent when spec.api is empty or invalid.', {
+    address: addressable('The address of the API.'),
+  }),
+  proxy: obj('The resolved proxy of the class; absent when spec.proxy is empty or invalid.', {
+    httpAddress: addressable('The HTTP address of the proxy.'),
+  }),
+});
+
+export const connectorClassSchema = kindSchema(
+  'ConnectorClass (cluster-scoped) defines one kind of tool Connectors integrate: address rules, authentication types, probes, API and proxy.',
+  connectorClassSpec,
+  connectorClassStatus,
+  false,
 );

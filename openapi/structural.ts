@@ -66,15 +66,17 @@ export function decodeStructural(value: unknown, schema: Schema): Decoded {
         unknownFields.push(join(path, k));
         continue;
       }
-      const propSchema = s.properties?.[k] ?? s.additionalProperties;
+      // Own properties only: a field named like an Object.prototype member ("toString") is unknown.
+      const declared = s.properties !== undefined && Object.hasOwn(s.properties, k) ? s.properties[k] : undefined;
+      const propSchema = declared ?? s.additionalProperties;
       if (propSchema === undefined) {
         if (s['x-kubernetes-preserve-unknown-fields'] === true) out[k] = child;
         else unknownFields.push(join(path, k));
         continue;
       }
       // null = absent for optional fields; a null inside a map of strings is a type error.
-      if (child === null && s.properties?.[k] !== undefined) continue;
-      out[k] = walk(child, propSchema, s.properties?.[k] !== undefined ? join(path, k) : `${path}[${k}]`);
+      if (child === null && declared !== undefined) continue;
+      out[k] = walk(child, propSchema, declared !== undefined ? join(path, k) : `${path}[${k}]`);
     }
     return out;
   };

@@ -134,3 +134,117 @@ export interface AccessPolicy extends KubeObject {
   spec: AccessPolicySpec;
   status?: AccessPolicyStatus;
 }
+
+// ---------- Connector and ConnectorClass (domain spec §2.3: the public Connectors CRDs' schemas) ----------
+
+/** A condition as the Connectors CRDs declare it (Knative style: no observedGeneration). */
+export interface ConnectorCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  severity?: string;
+}
+
+/** An addressable endpoint in a status: name, URL, CA certificates, OIDC audience. */
+export interface Addressable {
+  name?: string;
+  url?: string;
+  CACerts?: string;
+  audience?: string;
+}
+
+export interface ConnectorSpec {
+  address?: string;
+  connectorClassName?: string;
+  auth?: {
+    name?: string;
+    /** Kept as sent (x-kubernetes-preserve-unknown-fields). */
+    params?: unknown;
+    secretRef?: ObjectReference;
+  };
+}
+
+export interface ConnectorStatus {
+  observedGeneration?: number;
+  annotations?: Record<string, string>;
+  conditions?: ConnectorCondition[];
+  proxy?: { httpAddress?: Addressable };
+}
+
+export interface Connector extends KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: ConnectorSpec;
+  status?: ConnectorStatus;
+}
+
+export interface ParamValue {
+  type: string;
+  stringVal: string;
+  arrayVal: string[];
+  objectVal: Record<string, string>;
+}
+
+export interface ParamSpec {
+  name: string;
+  type?: string;
+  description?: string;
+  properties?: Record<string, { type?: string }>;
+  default?: ParamValue;
+  enum?: string[];
+}
+
+export interface Destination {
+  ref?: { kind: string; name: string; namespace?: string; apiVersion?: string; group?: string; address?: string };
+  uri?: string;
+  CACerts?: string;
+  audience?: string;
+}
+
+export interface HTTPProbe {
+  path: string;
+  host?: string;
+  scheme?: 'http' | 'https';
+  method?: 'GET' | 'POST';
+  disableRedirect?: boolean;
+  httpHeaders?: { name: string; value: string }[];
+}
+
+export interface ConnectorClassSpec {
+  address?: ParamSpec;
+  api?: Destination;
+  proxy?: Destination;
+  auth?: {
+    types?: {
+      name: string;
+      description?: string;
+      displayName?: string;
+      secretType?: string;
+      optional?: boolean;
+      params?: ParamSpec[];
+      generator?: { rego?: string };
+    }[];
+  };
+  authProbes?: { authName: string; params?: ParamSpec[]; probe?: { http?: HTTPProbe } }[];
+  configurations?: { name?: string; annotations?: Record<string, string>; data?: Record<string, string> }[];
+  livenessProbe?: { http?: HTTPProbe };
+}
+
+export interface ConnectorClassStatus {
+  observedGeneration?: number;
+  annotations?: Record<string, string>;
+  conditions?: ConnectorCondition[];
+  api?: { address?: Addressable };
+  proxy?: { httpAddress?: Addressable };
+}
+
+export interface ConnectorClass extends KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: ConnectorClassSpec;
+  status?: ConnectorClassStatus;
+}
