@@ -7,7 +7,7 @@ import { parse as parseYAML } from 'yaml';
 import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Result } from '../../storage/interface.js';
-import type { Patch } from '../registry/store/patch.js';
+import type { ApplyPatch, Patch, PatchType } from '../registry/store/patch.js';
 
 /** kube-apiserver's limit for request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -81,20 +81,21 @@ export function decodeObjectBody(contentType: string | undefined, buf: Buffer): 
   return parseJSON(buf);
 }
 
-const patchMediaTypes = ['application/json-patch+json', 'application/merge-patch+json'];
+const patchMediaTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
 
-/** PATCH bodies by Content-Type; strategic merge patch is refused with a pointer to the alternatives. */
-export function decodePatchBody(contentType: string | undefined, buf: Buffer): Result<Patch, Status> {
-  const mt = mediaType(contentType);
-  switch (mt) {
-    case 'application/json-patch+json': {
-      const ops = parseJSON(buf);
-      return ops.ok ? { ok: true, value: { type: 'json', ops: ops.value } } : ops;
-    }
-    case 'application/merge-patch+json': {
-      const doc = parseJSON(buf);
-      return doc.ok ? { ok: true, value: { type: 'merge', doc: doc.value } } : doc;
-    }
+/**
+ * The patch type of a PATCH by Content-Type, decided before anything else as kube-apiserver does (a
+ * bad type is 415 whatever the options). Strategic merge patch is refused with a pointer to the
+ * alternatives.
+ */
+export function patchTypeOf(contentType: string | undefined): Result<PatchType, Status> {
+  switch (mediaType(contentType)) {
+    case 'application/json-patch+json':
+      return { ok: true, value: 'json' };
+    case 'application/merge-patch+json':
+      return { ok: true, value: 'merge' };
+    case 'application/apply-patch+yaml':
+      return { ok: true, value: 'apply' };
     case 'application/strategic-merge-patch+json':
       // The garbage collector switches to merge patch after this 415; kubectl users need --type=merge.
       return {
@@ -108,5 +109,46 @@ export function decodePatchBody(contentType: string | undefined, buf: Buffer): R
         ok: false,
         error: status.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${patchMediaTypes.join(', ')}`),
       };
+  }
+}
+
+/** The YAML library's message without its source excerpt (which ends the first line with ':'). */
+const firstLine = (e: unknown): string => (e instanceof Error ? (e.message.split('\n')[0] ?? '').replace(/:$/, '') : String(e));
+
+/**
+ * An apply configuration: YAML, of which JSON is a subset (kubectl sends JSON). Like the apply
+ * patcher, a repeated key is not a decoding error; it is kept as a strict-decoding error for
+ * fieldValidation to judge (Strict → 400, Warn → warning).
+ */
+export function decodeApplyBody(buf: Buffer): Result<ApplyPatch, Status> {
+  const text = buf.toString('utf8');
+  let config: unknown;
+  try {
+    config = parseYAML(text, { maxAliasCount: 100, uniqueKeys: false }) as unknown;
+  } catch (e) {
+    return { ok: false, error: status.badRequest(`error decoding YAML: ${firstLine(e)}`) };
+  }
+  const duplicateKeys: string[] = [];
+  try {
+    parseYAML(text, { maxAliasCount: 100, uniqueKeys: true });
+  } catch (e) {
+    duplicateKeys.push(firstLine(e));
+  }
+  return { ok: true, value: { type: 'apply', config, duplicateKeys } };
+}
+
+/** A PATCH body of the given type. */
+export function decodePatchBody(type: PatchType, buf: Buffer): Result<Patch, Status> {
+  switch (type) {
+    case 'json': {
+      const ops = parseJSON(buf);
+      return ops.ok ? { ok: true, value: { type: 'json', ops: ops.value } } : ops;
+    }
+    case 'merge': {
+      const doc = parseJSON(buf);
+      return doc.ok ? { ok: true, value: { type: 'merge', doc: doc.value } } : doc;
+    }
+    case 'apply':
+      return decodeApplyBody(buf);
   }
 }

@@ -3,7 +3,7 @@
  * ListOptions and DeleteOptions: a malformed value the decoder rejects is 400, a rule broken by
  * well-formed values is 422 with kind <Verb>Options and group meta.k8s.io.
  */
-import { forbidden, invalid, notSupported, required, type FieldError } from '../api/field.js';
+import { forbidden, invalid, notSupported, required, tooLong, type FieldError } from '../api/field.js';
 import { parseFieldSelector } from '../api/selector/fields.js';
 import { parseLabelSelector } from '../api/selector/labels.js';
 import * as status from '../api/status.js';
@@ -12,6 +12,7 @@ import type { Result } from '../../storage/interface.js';
 import type { DeleteOptions, ListOptions, PropagationPolicy, WatchOptions, WriteOptions } from '../registry/store/index.js';
 import type { FieldValidation } from '../registry/store/decode.js';
 import type { ResourceVersionMatch } from '../registry/store/read.js';
+import type { PatchType } from '../registry/store/patch.js';
 
 type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions' | 'ListOptions';
 
@@ -24,24 +25,78 @@ function parseDryRun(values: readonly string[], errs: FieldError[]): boolean {
   return values.length > 0;
 }
 
-const isPrintable = (s: string): boolean => [...s].every((ch) => ch >= ' ' && ch !== '\u007f');
+/** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 
-export function parseWriteOptions(kind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions', q: URLSearchParams, userAgent: string | undefined): Result<WriteOptions, Status> {
+/** The limit kube-apiserver puts on fieldManager, in bytes (validation.FieldManagerMaxLength). */
+export const fieldManagerMaxLength = 128;
+
+/** ValidateFieldManager: at most 128 bytes, every character printable (positions are byte offsets). */
+export function validateFieldManager(manager: string): FieldError[] {
   const errs: FieldError[] = [];
+  if (Buffer.byteLength(manager, 'utf8') > fieldManagerMaxLength) errs.push(tooLong('fieldManager', fieldManagerMaxLength));
+  let offset = 0;
+  for (const ch of manager) {
+    if (!printable.test(ch)) {
+      const code = (ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+      errs.push(invalid('fieldManager', manager, `invalid character U+${code} (at position ${String(offset)})`));
+    }
+    offset += Buffer.byteLength(ch, 'utf8');
+  }
+  return errs;
+}
+
+/**
+ * prefixFromUserAgent: the User-Agent up to its first '/', without unprintable characters, cut to
+ * 128 bytes — the manager of a write that names none (kubectl names itself, controllers should).
+ */
+export function managerFromUserAgent(userAgent: string | undefined): string {
+  let out = '';
+  for (const ch of (userAgent ?? '').split('/')[0] ?? '') {
+    if (!printable.test(ch)) continue;
+    if (Buffer.byteLength(out + ch, 'utf8') > fieldManagerMaxLength) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * CreateOptions, UpdateOptions and PatchOptions from the query. For a PATCH, `patchType` decides the
+ * apply-only rules of ValidatePatchOptions: apply needs an explicit fieldManager (controllers must
+ * name themselves), and `force` is refused on any other patch.
+ */
+export function parseWriteOptions(
+  kind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions',
+  q: URLSearchParams,
+  userAgent: string | undefined,
+  patchType?: PatchType,
+): Result<WriteOptions, Status> {
+  const errs: FieldError[] = [];
+  const explicit = q.get('fieldManager') ?? '';
+  let force: boolean | undefined;
+  if (kind === 'PatchOptions') {
+    if (patchType === 'apply') {
+      if (explicit === '') errs.push(required('fieldManager', 'is required for apply patch'));
+      const parsed = parseBool(q, 'force');
+      if (!parsed.ok) return parsed;
+      force = parsed.value;
+    } else if (q.has('force')) {
+      errs.push(forbidden('force', 'may not be specified for non-apply patch'));
+    }
+  }
+  errs.push(...validateFieldManager(explicit));
   const dryRun = parseDryRun(q.getAll('dryRun'), errs);
   const fv = q.get('fieldValidation') ?? '';
   let fieldValidation: FieldValidation = 'Warn';
   if (fv === 'Ignore' || fv === 'Warn' || fv === 'Strict') fieldValidation = fv;
   else if (fv !== '') errs.push(notSupported('fieldValidation', fv, ['Ignore', 'Strict', 'Warn']));
-  // The default manager is the User-Agent up to its first '/', as kube-apiserver derives it.
-  const explicit = q.get('fieldManager');
-  const fieldManager = explicit ?? (userAgent ?? '').split('/')[0]?.slice(0, 128) ?? '';
-  if (explicit !== null) {
-    if (explicit.length > 128) errs.push(invalid('fieldManager', explicit, 'must be less than 128 characters'));
-    else if (!isPrintable(explicit)) errs.push(invalid('fieldManager', explicit, 'must only contain printable characters'));
-  }
   if (errs.length > 0) return fail(optionsInvalid(kind, errs));
-  return { ok: true, value: { dryRun, fieldValidation, ...(fieldManager === '' ? {} : { fieldManager }) } };
+  // managerOrUserAgent: the query's manager, else one derived from the User-Agent (may be empty).
+  const fieldManager = explicit !== '' ? explicit : managerFromUserAgent(userAgent);
+  return {
+    ok: true,
+    value: { dryRun, fieldValidation, ...(fieldManager === '' ? {} : { fieldManager }), ...(force === undefined ? {} : { force }) },
+  };
 }
 
 const isRevision = (rv: string): boolean => /^[0-9]+$/.test(rv) && rv.length <= 19;

@@ -8,7 +8,7 @@ import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Store } from '../registry/store/index.js';
 import type { RequestContext } from '../registry/rest.js';
-import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, readBody } from './body.js';
+import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, patchTypeOf, readBody } from './body.js';
 import { negotiate, parseIncludeObject, type Target } from './negotiate.js';
 import { watchEventRenderer, writeList, writeObject, type RenderContext } from './represent.js';
 import { parseDeleteOptions, parseGetResourceVersion, parseListOptions, parseWriteOptions } from './options.js';
@@ -103,22 +103,29 @@ export async function serveResource<T extends KubeObject>(
       const created = await store.create(ctx, body.value, wo.value);
       return created.ok ? writeObject(res, 201, rc, created.value.object, created.value.warnings) : fail(created.error);
     }
-    case 'update':
-    case 'patch': {
-      const wo = parseWriteOptions(info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions', query, req.headers['user-agent']);
+    case 'update': {
+      const wo = parseWriteOptions('UpdateOptions', query, req.headers['user-agent']);
       if (!wo.ok) return fail(wo.error);
       const buf = await readBody(req);
       if (!buf.ok) return fail(buf.error);
-      if (info.verb === 'update') {
-        const body = decodeObjectBody(req.headers['content-type'], buf.value);
-        if (!body.ok) return fail(body.error);
-        const updated = await store.update(ctx, name, body.value, wo.value, sub);
-        return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
-      }
-      const p = decodePatchBody(req.headers['content-type'], buf.value);
+      const body = decodeObjectBody(req.headers['content-type'], buf.value);
+      if (!body.ok) return fail(body.error);
+      const updated = await store.update(ctx, name, body.value, wo.value, sub);
+      return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
+    }
+    case 'patch': {
+      // The patch type comes first (415 whatever else is wrong); the options' rules depend on it.
+      const type = patchTypeOf(req.headers['content-type']);
+      if (!type.ok) return fail(type.error);
+      const buf = await readBody(req);
+      if (!buf.ok) return fail(buf.error);
+      const wo = parseWriteOptions('PatchOptions', query, req.headers['user-agent'], type.value);
+      if (!wo.ok) return fail(wo.error);
+      const p = decodePatchBody(type.value, buf.value);
       if (!p.ok) return fail(p.error);
       const patched = await store.patch(ctx, name, p.value, wo.value, sub);
-      return patched.ok ? writeObject(res, 200, rc, patched.value.object, patched.value.warnings) : fail(patched.error);
+      // A server-side apply that created the object answers 201, as a create does.
+      return patched.ok ? writeObject(res, patched.value.created === true ? 201 : 200, rc, patched.value.object, patched.value.warnings) : fail(patched.error);
     }
     case 'delete':
     case 'deletecollection': {

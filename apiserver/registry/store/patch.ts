@@ -1,7 +1,8 @@
 /**
- * JSON patch (RFC 6902, through fast-json-patch) and JSON merge patch (RFC 7386). A malformed patch
- * document is the client's 400; a patch that does not apply (failed `test`, missing path) is 422,
- * as kube-apiserver answers.
+ * The patch kinds a PATCH may carry, and the two that are computed here: JSON patch (RFC 6902,
+ * through fast-json-patch) and JSON merge patch (RFC 7386). A malformed patch document is the
+ * client's 400; a patch that does not apply (failed `test`, missing path) is 422, as kube-apiserver
+ * answers. Server-side apply (`apply`) runs through the field manager instead (./apply.ts).
  */
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
@@ -9,7 +10,21 @@ import * as status from '../../api/status.js';
 import type { Status } from '../../api/status.js';
 import type { Result } from '../../../storage/interface.js';
 
-export type Patch = { readonly type: 'json'; readonly ops: unknown } | { readonly type: 'merge'; readonly doc: unknown };
+export type JsonOrMergePatch = { readonly type: 'json'; readonly ops: unknown } | { readonly type: 'merge'; readonly doc: unknown };
+
+/**
+ * An apply configuration as parsed from YAML (or JSON). `duplicateKeys` holds the strict-decoding
+ * errors of the document (repeated keys), which fieldValidation turns into a 400 or warnings.
+ */
+export interface ApplyPatch {
+  readonly type: 'apply';
+  readonly config: unknown;
+  readonly duplicateKeys: readonly string[];
+}
+
+export type Patch = JsonOrMergePatch | ApplyPatch;
+
+export type PatchType = Patch['type'];
 
 /** More operations than this are refused with 413, as kube-apiserver does. */
 export const maxJsonPatchOperations = 10000;
@@ -41,7 +56,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export function applyPatch(current: unknown, p: Patch): Result<unknown, Status> {
+export function applyPatch(current: unknown, p: JsonOrMergePatch): Result<unknown, Status> {
   if (p.type === 'merge') {
     if (typeof p.doc !== 'object' || p.doc === null || Array.isArray(p.doc)) {
       return { ok: false, error: status.badRequest('merge patch must be a JSON object') };
