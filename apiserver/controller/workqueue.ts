@@ -43,12 +43,17 @@ export class WorkQueue {
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
 
-  constructor(
-    private readonly backoff: BackoffPolicy = defaultBackoff,
-    private readonly hooks: QueueHooks = {},
-    private readonly timers: Timers = realTimers,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly backoff: BackoffPolicy;
+  private readonly hooks: QueueHooks;
+  private readonly timers: Timers;
+  private readonly now: () => number;
+
+  constructor(backoff: BackoffPolicy = defaultBackoff, hooks: QueueHooks = {}, timers: Timers = realTimers, now: () => number = Date.now) {
+    this.backoff = backoff;
+    this.hooks = hooks;
+    this.timers = timers;
+    this.now = now;
+  }
 
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;

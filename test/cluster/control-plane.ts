@@ -43,7 +43,7 @@ export const systemNamespace = 'connectors-system';
 export const serverName = 'connectors-access-apiserver';
 
 /** Applied unchanged, in this order (the Namespace first). apiservice.yaml is applied patched, later. */
-const manifestFiles = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'] as const;
+const manifestFiles = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'templates.yaml'] as const;
 
 export type ComponentName =
   | 'etcd-kube'
