@@ -1,6 +1,7 @@
 /**
- * The HTTP application: health, discovery, then resource requests (authentication → authorization →
- * the resource handler). Built from a table of stores so that every layer sees the same resources.
+ * The HTTP application: the operations filters (Audit-ID, metrics, logs, limits, deadline), health,
+ * discovery, then resource requests (authentication → authorization → the resource handler). Built
+ * from a table of stores so that every layer sees the same resources.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { KubeObject } from './api/meta.js';
@@ -8,6 +9,8 @@ import * as status from './api/status.js';
 import type { Store } from './registry/store/index.js';
 import type { RequestContext } from './registry/rest.js';
 import type { Authenticator, Authorizer } from './auth/types.js';
+import { authorizationInfo, forbiddenStatus } from './auth/delegating.js';
+import { admitCreate, type NamespaceLookup } from './admission/namespace-lifecycle.js';
 import { createHash } from 'node:crypto';
 import { apiGroup, apiGroupDiscoveryList, apiGroupList, apiResourceList } from './endpoints/discovery.js';
 import { aggregatedContentType, discoveryForm } from './endpoints/discovery-negotiate.js';
@@ -15,6 +18,9 @@ import { openAPIHandler } from './endpoints/openapi.js';
 import { requestInfo } from './endpoints/request-info.js';
 import { serveResource } from './endpoints/resource.js';
 import { writeJSON, writeStatus } from './endpoints/responses.js';
+import { operationsEndpoints } from './endpoints/operations.js';
+import { setRequestUser } from './filters/observe.js';
+import { createOperations, type Operations } from './operations.js';
 
 export interface AppOptions {
   readonly group: string;
@@ -22,11 +28,17 @@ export interface AppOptions {
   readonly stores: readonly Store<KubeObject>[];
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
+  /** Delegated mode: a request nobody vouches for gets 401 (health paths are served before this). */
+  readonly rejectAnonymous?: boolean;
+  /** NamespaceLifecycle admission for creates; omitted in standalone mode (no main API server). */
+  readonly namespaceLookup?: NamespaceLookup;
   /** Readiness probe of the storage; a failure makes /readyz answer 500. */
   readonly storageReady: () => Promise<boolean>;
   readonly bookmarkIntervalMs?: number;
   readonly now?: () => Date;
   readonly log?: (entry: Record<string, unknown>) => void;
+  /** Metrics, request logs, limits and shutdown state; defaults to createOperations() (v0, stderr). */
+  readonly operations?: Operations;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -44,32 +56,30 @@ export function createApp(opts: AppOptions): express.Express {
   };
   const discovery = { v2: discoveryDoc('v2'), v2beta1: discoveryDoc('v2beta1') };
   const openAPI = openAPIHandler(opts.group, opts.version, resources);
-  const log = opts.log ?? ((e) => process.stderr.write(`${JSON.stringify({ ts: Date.now(), ...e })}\n`));
+  const ops = opts.operations ?? createOperations();
+  const log = opts.log ?? ((e) => ops.logger.log(e));
+  const operations = operationsEndpoints({ group: opts.group, version: opts.version, stores: opts.stores, storageReady: opts.storageReady, operations: ops });
 
-  const plain = (res: Response, code: number, text: string): void => {
-    res.status(code).setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.end(text);
-  };
-  app.get(['/healthz', '/livez'], (_req, res) => plain(res, 200, 'ok'));
-  app.get('/readyz', async (_req, res) => {
-    const ready = await opts.storageReady();
-    if (ready) plain(res, 200, 'ok');
-    else plain(res, 500, '[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n');
-  });
+  app.use(operations.filters);
+  app.get(['/healthz', '/livez', '/readyz'], operations.probe);
 
   app.use(async (req: Request, res: Response) => {
     const url = new URL(req.originalUrl, 'https://localhost');
     const info = requestInfo(req.method, url.pathname, url.searchParams);
     const authn = await opts.authenticator.authenticate(req);
-    if (authn.kind === 'error') return writeStatus(res, status.failure(401, 'Unauthorized', 'Unauthorized'));
+    if (authn.kind === 'error' || (authn.kind === 'anonymous' && opts.rejectAnonymous === true)) {
+      return writeStatus(res, status.failure(401, 'Unauthorized', 'Unauthorized'));
+    }
     const user = authn.kind === 'authenticated' ? authn.user : { name: 'system:anonymous', groups: ['system:unauthenticated'] };
-    const decision = await opts.authorizer.authorize(user, info);
-    if (!decision.allowed) return writeStatus(res, status.failure(403, 'Forbidden', `forbidden: ${decision.reason}`));
+    setRequestUser(res, user.name);
+    const authzInfo = authorizationInfo(info, url.searchParams);
+    const decision = await opts.authorizer.authorize(user, authzInfo);
+    if (!decision.allowed) return writeStatus(res, forbiddenStatus(user, authzInfo, decision.reason));
 
     if (info.kind === 'nonResource') {
       const path = url.pathname.replace(/\/+$/, '');
       if (req.method !== 'GET') return writeStatus(res, status.methodNotAllowed('the server does not allow this method on the requested resource'));
+      if (await operations.serveAuthorized(req, res, path)) return;
       if (openAPI(req, res, path)) return;
       if (path === '/apis') {
         const form = discoveryForm(req.headers.accept);
@@ -92,6 +102,10 @@ export function createApp(opts: AppOptions): express.Express {
     }
     const store = info.group === opts.group && info.version === opts.version ? stores.get(info.resource) : undefined;
     if (store === undefined) return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
+    if (opts.namespaceLookup !== undefined && info.verb === 'create' && info.namespace !== undefined && store.context.resource.namespaced) {
+      const refused = await admitCreate(opts.namespaceLookup, { group: info.group, resource: info.resource }, '', info.namespace);
+      if (refused !== undefined) return writeStatus(res, refused);
+    }
     const ctx: RequestContext = { namespace: info.namespace, user, now };
     return serveResource(req, res, info, store, ctx, url.searchParams, { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000, now });
   });

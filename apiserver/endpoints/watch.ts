@@ -1,7 +1,7 @@
 /**
  * Streams a registry watch as kube-apiserver does: one JSON event per line, flushed per event,
  * bookmarks about every minute when asked for, a clean end at timeoutSeconds (default a random
- * 30–60 minutes so that clients do not reconnect in lockstep).
+ * 30–60 minutes so that clients do not reconnect in lockstep) or at server shutdown.
  */
 import type { Response } from 'express';
 import type { KubeObject } from '../api/meta.js';
@@ -16,6 +16,9 @@ export interface WatchStreamOptions {
   /** Turns a registry event into what goes on the wire (Table, PartialObjectMetadata …). */
   readonly render: (ev: ApiWatchEvent<KubeObject>) => unknown;
 }
+
+/** The res.locals key of an AbortSignal that ends the watch cleanly (server shutdown). */
+export const shutdownSignalKey = 'shutdownSignal';
 
 const defaultTimeoutSeconds = (): number => 1800 + Math.floor(Math.random() * 1800);
 
@@ -49,10 +52,15 @@ export async function streamWatch<T extends KubeObject>(
     write(opts.render({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } }));
 
   const timeoutMs = (opts.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000;
-  const timer = setTimeout(() => {
-    // A last bookmark lets the client resume exactly where this stream ended.
-    void (opts.allowWatchBookmarks ? bookmark() : Promise.resolve()).finally(() => controller.abort());
-  }, timeoutMs);
+  // A last bookmark lets the client resume exactly where this stream ended.
+  const finish = (): void => void (opts.allowWatchBookmarks ? bookmark() : Promise.resolve()).finally(() => controller.abort());
+  const timer = setTimeout(finish, timeoutMs);
+  // Graceful shutdown ends every watch the same way (the filter chain puts the signal in res.locals).
+  const shutdown: unknown = res.locals[shutdownSignalKey];
+  if (shutdown instanceof AbortSignal) {
+    if (shutdown.aborted) finish();
+    else shutdown.addEventListener('abort', finish, { once: true, signal: controller.signal });
+  }
   const ticker = opts.allowWatchBookmarks ? setInterval(() => void bookmark(), opts.bookmarkIntervalMs) : undefined;
   res.on('close', () => controller.abort());
   try {
