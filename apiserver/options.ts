@@ -5,8 +5,10 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Result } from '../storage/interface.js';
+import { operationsFlagSpec, operationsUsage, parseOperationsFlags, type OperationsFlags } from './operations-options.js';
+import { controllerFlagSpec, controllerUsage, parseControllerFlags, type ControllerFlags } from './controller/options.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends OperationsFlags, ControllerFlags {
   readonly etcdServers: readonly string[];
   readonly etcdPrefix: string;
   readonly etcdCAFile: string | undefined;
@@ -18,6 +20,8 @@ export interface ServerOptions {
   readonly tlsPrivateKeyFile: string | undefined;
   readonly certDir: string;
   readonly standalone: boolean;
+  /** How to reach the main kube-apiserver (TokenReview, SubjectAccessReview, the controllers); in-cluster config when unset. */
+  readonly kubeconfig: string | undefined;
 }
 
 export const usage = `Usage: connectors-access-apiserver [flags]
@@ -29,8 +33,10 @@ export const usage = `Usage: connectors-access-apiserver [flags]
   --bind-address=0.0.0.0         address to listen on (loopback only with --standalone)
   --tls-cert-file, --tls-private-key-file   serving certificate and key (PEM)
   --cert-dir=apiserver.local.config/certificates   where a self-signed certificate is written when none is given
+  --kubeconfig=<file>            how to reach kube-apiserver for delegated auth and the controllers
+                                 (the in-cluster ServiceAccount when unset); ignored with --standalone
   --standalone                   development mode: loopback only, every request is an administrator
-`;
+${operationsUsage}${controllerUsage}`;
 
 const isLoopback = (addr: string): boolean =>
   addr === 'localhost' || addr === '::1' || (isIP(addr) === 4 && addr.startsWith('127.'));
@@ -54,6 +60,9 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
         'tls-private-key-file': { type: 'string' },
         'cert-dir': { type: 'string', default: 'apiserver.local.config/certificates' },
         standalone: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        ...operationsFlagSpec,
+        ...controllerFlagSpec,
       },
     }));
   } catch (e) {
@@ -72,6 +81,10 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
   if ((values['tls-cert-file'] === undefined) !== (values['tls-private-key-file'] === undefined)) {
     return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' };
   }
+  const operations = parseOperationsFlags(values);
+  if (!operations.ok) return operations;
+  const controller = parseControllerFlags(values);
+  if (!controller.ok) return controller;
   if (!standalone && values['tls-cert-file'] === undefined) {
     return { ok: false, error: 'a serving certificate (--tls-cert-file, --tls-private-key-file) is required outside --standalone' };
   }
@@ -89,6 +102,9 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
       tlsPrivateKeyFile: values['tls-private-key-file'],
       certDir: values['cert-dir'],
       standalone,
+      kubeconfig: values.kubeconfig,
+      ...operations.value,
+      ...controller.value,
     },
   };
 }

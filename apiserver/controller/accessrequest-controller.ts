@@ -33,6 +33,8 @@ export interface ControllerOptions {
   /** Evaluates Rego jobs with the real OPA; absent: every Rego check fails with a clear message. */
   readonly evaluateRego?: (jobs: readonly RegoJob[]) => Promise<ReadonlyMap<string, RegoOutcome>>;
   readonly workers?: number;
+  /** Leader election's fence: false once this replica may no longer write (checked before each write). */
+  readonly canWrite?: () => boolean;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly now?: () => Date;
 }
@@ -296,6 +298,8 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       inputs = { ...inputs, regoResults: new Map([...(inputs.regoResults ?? new Map<string, RegoOutcome>()), ...results]) };
       decision = reconcileAccessRequest(inputs);
     }
+    // Not the leader any more (or not sure): write nothing; the new leader redoes this pass.
+    if (opts.canWrite !== undefined && !opts.canWrite()) return { kind: 'done' };
     switch (decision.kind) {
       case 'needsRego':
         return { kind: 'retry', message: 'Rego results incomplete' };
@@ -319,6 +323,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
     if (applied.rbac.kind !== 'none') {
       const failures = new Map<string, string>();
       for (const op of applied.rbac.ops) {
+        if (opts.canWrite !== undefined && !opts.canWrite()) return { kind: 'done' };
         const err = await runOp(op);
         if (err === undefined) continue;
         if (op.op === 'delete') return { kind: 'retry', message: `delete ${op.kind} ${op.namespace}/${op.name}: ${err}` };
@@ -332,6 +337,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       }
     }
     if (applied.status !== undefined) {
+      if (opts.canWrite !== undefined && !opts.canWrite()) return { kind: 'done' };
       const w = await writeStatus(arStore.context as StoreContext<KubeObject>, ns, name, request.metadata.resourceVersion ?? '', applied.status);
       if (w.kind === 'conflict') return { kind: 'again' };
       if (w.kind === 'error') return { kind: 'retry', message: `status write: ${w.message}` };

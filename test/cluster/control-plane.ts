@@ -103,6 +103,8 @@ export interface ControlPlane {
   readonly kubeconfigs: Readonly<Record<KubeconfigName, string>>;
   readonly kubeBinDir: string;
   readonly kubectl: string;
+  /** `node` arguments that start our server on a port (another replica on the same etcd). */
+  readonly serverArgs: (port: number) => string[];
   readonly ports: Ports;
   readonly pids: Readonly<Partial<Record<ComponentName, number>>>;
   readonly pki: Pki;
@@ -170,7 +172,7 @@ export function runCommand(
 /** KUBE_BIN_DIR and ETCD_BIN from build-binaries.sh (cached: under a second; cold: minutes). */
 export async function resolveBinaries(
   buildOutput: 'inherit' | 'capture' = 'capture',
-): Promise<{ kubeBinDir: string; etcdBin: string }> {
+): Promise<{ kubeBinDir: string; etcdBin: string; opaBin: string | undefined }> {
   const res = await runCommand('bash', [join(repoRoot, 'test/cluster/build-binaries.sh')], {
     stderr: buildOutput === 'inherit' ? 'inherit' : 'pipe',
   });
@@ -187,7 +189,7 @@ export async function resolveBinaries(
       `test/cluster/build-binaries.sh failed (exit ${String(res.code)}):\n${res.stderr.slice(-4000)}`,
     );
   }
-  return { kubeBinDir, etcdBin };
+  return { kubeBinDir, etcdBin, opaBin: value('OPA_BIN') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,7 +610,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 async function startOnce(
   runDir: string,
   pki: Pki,
-  bins: { kubeBinDir: string; etcdBin: string },
+  bins: { kubeBinDir: string; etcdBin: string; opaBin: string | undefined },
   opts: ControlPlaneOptions,
   step: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
   log: (line: string) => void,
@@ -735,6 +737,18 @@ async function startOnce(
       writeExtKubeconfig(at, pki, kubeconfigs.ext, apiserverUrl, k, log),
     );
 
+    /** Our server's command line on a port: the one `up` runs, and more replicas for tests. */
+    const serverArgs = (port: number): string[] => [
+      '--import', 'tsx', join(repoRoot, 'apiserver/main.ts'),
+      `--secure-port=${String(port)}`,
+      '--bind-address=127.0.0.1',
+      `--tls-cert-file=${pki.extServing.crt}`,
+      `--tls-private-key-file=${pki.extServing.key}`,
+      `--etcd-servers=http://127.0.0.1:${String(etcdExtClient)}`,
+      `--kubeconfig=${kubeconfigs.ext}`,
+      ...(bins.opaBin === undefined ? [] : [`--opa-path=${bins.opaBin}`]),
+    ];
+
     if (!skipServer) {
       // 5. our server, before its APIService: the availability controller backs off after failures
       await step('connectors-apiserver', async () => {
@@ -742,15 +756,7 @@ async function startOnce(
           at,
           'connectors-apiserver',
           process.execPath,
-          [
-            '--import', 'tsx', join(repoRoot, 'apiserver/main.ts'),
-            `--secure-port=${String(extPort)}`,
-            '--bind-address=127.0.0.1',
-            `--tls-cert-file=${pki.extServing.crt}`,
-            `--tls-private-key-file=${pki.extServing.key}`,
-            `--etcd-servers=http://127.0.0.1:${String(etcdExtClient)}`,
-            `--kubeconfig=${kubeconfigs.ext}`,
-          ],
+          serverArgs(extPort),
           repoRoot,
         );
         // The admin cert is offered in case our server only answers authenticated /readyz calls.
@@ -840,6 +846,7 @@ async function startOnce(
       kubeconfigs,
       kubeBinDir: bins.kubeBinDir,
       kubectl,
+      serverArgs,
       ports,
       pids,
       pki,

@@ -1,0 +1,230 @@
+/**
+ * Several replicas on one etcd (issue 8): every replica serves the API and sees the others' writes
+ * in its watches; only the Lease holder runs the controllers; when the leader is SIGKILLed in the
+ * middle of an approval, another replica takes over and the flow completes once, with one grant.
+ *
+ * The control plane's replica (A) is the APIService's backend and, having started first, the
+ * leader. The test starts B and C on other ports, kills A right after approving, and starts A again
+ * on its port (so the APIService keeps working); A's new PID is recorded where the control plane's
+ * stop() finds it. B and C are stopped by this file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane, type ControlPlane } from './setup.js';
+
+const gv = 'connectors.alauda.io/v1alpha1';
+const base = `/apis/${gv}`;
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+
+interface Replica {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly log: string;
+}
+
+function startReplica(cp: ControlPlane, name: string, port: number): Replica {
+  const log = join(cp.runDir, `${name}.log`);
+  const fd = openSync(log, 'w');
+  const child = spawn(process.execPath, cp.serverArgs(port), {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    stdio: ['ignore', fd, fd],
+    detached: true,
+  });
+  closeSync(fd);
+  return { name, port, child, log };
+}
+
+/** HTTPS to one replica directly, as the cluster's admin (client certificate, system:masters). */
+function direct(cp: ControlPlane, port: number, method: string, path: string, body?: unknown): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca: readFileSync(cp.pki.extCa.crt),
+        cert: readFileSync(cp.pki.admin.crt),
+        key: readFileSync(cp.pki.admin.key),
+        checkServerIdentity: () => undefined,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (s: string) => (text += s));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+const ready = async (cp: ControlPlane, r: { port: number }): Promise<true | undefined> => {
+  try {
+    return (await direct(cp, r.port, 'GET', '/readyz')).code === 200 ? true : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+async function ok(args: readonly string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input === undefined ? {} : { input });
+  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
+  return r.stdout;
+}
+
+const leaseHolder = async (): Promise<string> =>
+  (await ok(['get', 'lease', 'connectors-access-apiserver', '-n', 'connectors-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+
+describe('three replicas on one etcd (leader election e2e)', function () {
+  const cp = useControlPlane();
+  const replicas: Replica[] = [];
+
+  before(async function () {
+    if (serverSkipped()) this.skip();
+    this.timeout(120_000);
+    for (const name of ['replica-b', 'replica-c']) replicas.push(startReplica(cp(), name, await freePort()));
+    for (const r of replicas) await eventually(`${r.name} ready`, () => ready(cp(), r), { timeoutMs: 60_000 });
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const r of replicas) {
+      if (r.child.exitCode === null && r.child.signalCode === null) {
+        const exited = new Promise((res) => r.child.once('exit', res));
+        r.child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((res) => setTimeout(res, 20_000))]);
+        r.child.kill('SIGKILL');
+      }
+    }
+  });
+
+  it('shows a write made through one replica in a watch opened on another', async function () {
+    this.timeout(60_000);
+    const ns = uniqueName('repl');
+    await ok(['create', 'namespace', ns]);
+    const [b, c] = replicas as [Replica, Replica];
+    const listed = JSON.parse((await direct(cp(), c.port, 'GET', `${base}/namespaces/${ns}/accesspolicies`)).body) as { metadata: { resourceVersion: string } };
+    const events: string[] = [];
+    const watch = request({
+      host: '127.0.0.1',
+      port: c.port,
+      path: `${base}/namespaces/${ns}/accesspolicies?watch=true&resourceVersion=${listed.metadata.resourceVersion}`,
+      ca: readFileSync(cp().pki.extCa.crt),
+      cert: readFileSync(cp().pki.admin.crt),
+      key: readFileSync(cp().pki.admin.key),
+      checkServerIdentity: () => undefined,
+    });
+    watch.on('response', (res) => res.setEncoding('utf8').on('data', (s: string) => events.push(s)));
+    watch.on('error', () => undefined);
+    watch.end();
+    try {
+      const created = await direct(cp(), b.port, 'POST', `${base}/namespaces/${ns}/accesspolicies`, { apiVersion: gv, kind: 'AccessPolicy', metadata: { name: 'via-b' }, spec: {} });
+      expect(created.code, created.body).to.equal(201);
+      await eventually('the event on replica C', () => Promise.resolve(events.join('').includes('"via-b"') ? true : undefined), { timeoutMs: 20_000 });
+      expect(events.join('')).to.include('"type":"ADDED"');
+    } finally {
+      watch.destroy();
+    }
+  });
+
+  it('fails over when the leader is killed mid-approval: the flow completes once, one grant', async function () {
+    this.timeout(240_000);
+    const c = cp();
+    const devops = uniqueName('devops');
+    const cicd = uniqueName('cicd');
+    const firstHolder = await eventually('a lease holder', async () => ((await leaseHolder()) === '' ? undefined : leaseHolder()));
+    const crd = readFileSync(fileURLToPath(new URL('./fixtures/approvaltask-crd.yaml', import.meta.url)), 'utf8');
+    await ok(['apply', '-f', '-'], crd);
+    await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
+    await ok(['create', 'namespace', devops]);
+    await ok(['create', 'namespace', cicd]);
+    await ok(['create', 'serviceaccount', 'builder', '-n', cicd]);
+    await ok(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"true","enable-connectors-approval":"true"}}']);
+    const pod = 'run-x-push-image-pod';
+    const request = `prod-harbor-${pod}`;
+    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
+kind: Connector
+metadata: {name: prod-harbor, namespace: ${devops}}
+spec: {connectorClassName: harbor, address: "https://harbor.example.com"}
+---
+apiVersion: ${gv}
+kind: AccessPolicy
+metadata: {name: approval, namespace: ${devops}}
+spec:
+  connector: {names: [prod-harbor]}
+  checkGrantedPermission:
+    spec:
+      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
+      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${pod}, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: run-x}}
+spec:
+  serviceAccountName: builder
+  containers: [{name: step, image: registry.example.com/push:1}]
+---
+apiVersion: openshift-pipelines.org/v1alpha1
+kind: ApprovalTask
+metadata: {name: run-x-wait-for-approval, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: run-x}}
+status: {state: pending}
+---
+apiVersion: ${gv}
+kind: AccessRequest
+metadata: {name: ${request}, namespace: ${devops}}
+spec:
+  connectorRef: {name: prod-harbor}
+  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${cicd}, name: ${pod}}}
+  subject: {kind: ServiceAccount, name: builder, namespace: ${cicd}}
+`);
+    const readyOf = async (): Promise<string> =>
+      (await kubectl(['get', 'accessrequest', request, '-n', devops, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}'])).stdout.trim();
+    await eventually('Ready Pending', async () => ((await readyOf()) === 'Pending' ? true : undefined), { timeoutMs: 60_000 });
+
+    // Approve and kill the leader (A, the control plane's replica) at once: mid-reconcile.
+    const aPid = c.pids['connectors-apiserver'];
+    expect(aPid, 'the control plane replica').to.be.a('number');
+    await ok(['patch', 'approvaltask', 'run-x-wait-for-approval', '-n', cicd, '--type=merge', '-p', '{"status":{"state":"approved"}}']);
+    process.kill(aPid ?? -1, 'SIGKILL');
+    // A comes back on its port (the APIService's backend) as one more candidate.
+    const a2 = startReplica(c, 'connectors-apiserver-restarted', c.ports.ext);
+    writeFileSync(join(c.runDir, 'pids', 'connectors-apiserver.pid'), `${String(a2.child.pid ?? -1)}\n`);
+    await eventually('A restarted', () => ready(c, { port: c.ports.ext }), { timeoutMs: 60_000 });
+
+    await eventually('Ready Synced after failover', async () => ((await readyOf()) === 'Synced' ? true : undefined), { timeoutMs: 90_000, intervalMs: 1000 });
+    const holder = await leaseHolder();
+    expect(holder).to.not.equal(firstHolder);
+    const roles = (await ok(['get', 'roles', '-n', devops, '-l', `connectors.alauda.io/accessRequest=${request}`, '-o', 'name'])).trim().split('\n');
+    expect(roles).to.deep.equal([`role.rbac.authorization.k8s.io/${request}-approval`]);
+    const granted = (await ok(['get', 'events', '-n', devops, '--field-selector', `involvedObject.name=${request},reason=PermissionGranted`, '-o', 'name'])).trim().split('\n').filter((l) => l !== '');
+    expect(granted, 'PermissionGranted events').to.have.length(1);
+    // Exactly one replica leads now.
+    const leaders = [...replicas.map((r) => r.log), a2.log].filter((f) => {
+      const lines = readFileSync(f, 'utf8').split('\n');
+      const started = lines.filter((l) => l.includes('started leading')).length;
+      const stoppedCount = lines.filter((l) => l.includes('stopped leading')).length;
+      return started > stoppedCount;
+    });
+    expect(leaders, 'replicas that lead').to.have.length(1);
+    await ok(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"false","enable-connectors-approval":"false"}}']);
+    await kubectl(['delete', 'namespace', devops, cicd, '--wait=false']);
+  });
+});
