@@ -3,6 +3,7 @@
  * (apiserver/shutdown.ts): /readyz fails, then the listener closes, watches end, requests drain, etcd
  * closes.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { startControllerManager } from './controller/manager.js';
@@ -19,6 +20,7 @@ import { parseServerOptions, usage, type ServerOptions } from './options.js';
 import { createStores } from './registry/resources.js';
 import { ensureSelfSignedCert } from './self-signed.js';
 import { createApp } from './server.js';
+import { runWorkers } from './workers.js';
 import { createLogger } from './logging.js';
 import { storageObserver } from './metrics/index.js';
 import { createOperations } from './operations.js';
@@ -78,7 +80,7 @@ async function run(opts: ServerOptions): Promise<void> {
     server.listen(opts.securePort, opts.bindAddress, resolve);
   });
   const addr = server.address();
-  log({ msg: 'serving', address: typeof addr === 'object' && addr !== null ? `${addr.address}:${String(addr.port)}` : String(addr), standalone: opts.standalone });
+  log({ msg: 'serving', address: typeof addr === 'object' && addr !== null ? `${addr.address}:${String(addr.port)}` : String(addr), standalone: opts.standalone, pid: process.pid });
 
   const stop = gracefulShutdown({
     server,
@@ -146,7 +148,19 @@ if (!parsed.ok) {
   process.stderr.write(`error: ${parsed.error}\n\n${usage}`);
   process.exit(64);
 }
-run(parsed.value).catch((e: unknown) => {
-  log({ msg: 'fatal', err: e instanceof Error ? e.message : String(e) });
-  process.exit(1);
-});
+const opts = parsed.value;
+if (opts.workers > 1 && cluster.isPrimary) {
+  // The self-signed certificate is made once, here, so the workers do not race to write it.
+  const made = opts.tlsCertFile === undefined ? ensureSelfSignedCert(opts.certDir, ['localhost', '127.0.0.1', '::1']) : Promise.resolve();
+  made.then(
+    () => runWorkers(opts.workers, log),
+    (e: unknown) => {
+      log({ msg: 'fatal', err: e instanceof Error ? e.message : String(e) });
+      process.exit(1);
+    },
+  );
+} else
+  run(parsed.value).catch((e: unknown) => {
+    log({ msg: 'fatal', err: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  });

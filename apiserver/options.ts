@@ -22,6 +22,8 @@ export interface ServerOptions extends OperationsFlags, ControllerFlags {
   readonly standalone: boolean;
   /** How to reach the main kube-apiserver (TokenReview, SubjectAccessReview, the controllers); in-cluster config when unset. */
   readonly kubeconfig: string | undefined;
+  /** Server processes sharing the port (node:cluster); 1 = this process serves. */
+  readonly workers: number;
 }
 
 export const usage = `Usage: connectors-access-apiserver [flags]
@@ -35,6 +37,7 @@ export const usage = `Usage: connectors-access-apiserver [flags]
   --cert-dir=apiserver.local.config/certificates   where a self-signed certificate is written when none is given
   --kubeconfig=<file>            how to reach kube-apiserver for delegated auth and the controllers
                                  (the in-cluster ServiceAccount when unset); ignored with --standalone
+  --workers=1                    server processes sharing the port, to use more than one core
   --standalone                   development mode: loopback only, every request is an administrator
 ${operationsUsage}${controllerUsage}`;
 
@@ -61,6 +64,7 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
         'cert-dir': { type: 'string', default: 'apiserver.local.config/certificates' },
         standalone: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
+        workers: { type: 'string', default: '1' },
         ...operationsFlagSpec,
         ...controllerFlagSpec,
       },
@@ -81,6 +85,8 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
   if ((values['tls-cert-file'] === undefined) !== (values['tls-private-key-file'] === undefined)) {
     return { ok: false, error: '--tls-cert-file and --tls-private-key-file must be given together' };
   }
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) return { ok: false, error: `--workers must be an integer from 1 to 64, got ${values.workers}` };
   const operations = parseOperationsFlags(values);
   if (!operations.ok) return operations;
   const controller = parseControllerFlags(values);
@@ -103,6 +109,7 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
       certDir: values['cert-dir'],
       standalone,
       kubeconfig: values.kubeconfig,
+      workers,
       ...operations.value,
       ...controller.value,
     },
