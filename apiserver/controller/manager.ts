@@ -7,6 +7,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/meta.js';
 import type { Store } from '../registry/store/index.js';
+import { startAccessPolicyController } from './accesspolicy-controller.js';
 import { startAccessRequestController, type RunningController } from './accessrequest-controller.js';
 import { createKubeClient } from './kube-client.js';
 import { startLeaderElection, type LeaderElector } from './leader.js';
@@ -49,6 +50,7 @@ export function startControllerManager(opts: ControllerManagerOptions): Controll
         terminalRequestTtlMs: f.terminalRequestTtlMs,
         ...(rego === undefined ? {} : { evaluateRego: (jobs) => rego.evaluate([...jobs]) }),
       }),
+      startAccessPolicyController(common),
     ];
   };
   const stopAll = async (): Promise<void> => {

@@ -1,0 +1,370 @@
+/**
+ * The I/O driver of the AccessPolicy controller (spec §5.8): it keeps the caches the pure
+ * `reconcileAccessPolicy` reads, turns watch events into the keys of the policies they concern (the
+ * policy, Connectors of its namespace, Namespace add/delete/relabel, owned RBAC, system-namespace
+ * ConfigMaps, resync), runs passes from a work queue, and carries out each decision — SubjectAccessReviews
+ * and RBAC writes through the main API server, the status as a compare-and-swap on our storage, Events
+ * after the write. Our own kinds come from LocalInformers over our storage; the main API server's
+ * from RemoteInformers.
+ */
+import type { KubeObject } from '../api/meta.js';
+import type { AccessPolicy } from '../apis/connectors/v1alpha1/types.js';
+import type { StoreContext } from '../registry/store/context.js';
+import type { Store } from '../registry/store/index.js';
+import { parseControllerConfig, type ControllerConfig } from './config.js';
+import { createKubeClient, RemoteInformer, type KubeClient, type KubeObjectJSON } from './kube-client.js';
+import { LocalInformer, objectKey } from './local-informer.js';
+import type { ConfigMap, Connector, Role, RoleBinding } from './objects.js';
+import {
+  policyCleanupOps,
+  reconcileAccessPolicy,
+  type Namespace,
+  type PolicyEvent,
+  type PolicyReconcileInputs,
+  type ReviewOutcome,
+  type SubjectReview,
+} from './policy-reconcile.js';
+import { accessPolicyLabel, type RBACObject, type RBACOp } from './rbac.js';
+import { writeStatus } from './status-writer.js';
+import { WorkQueue } from './workqueue.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export interface AccessPolicyControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly stores: readonly Store<KubeObject>[];
+  readonly systemNamespace: string;
+  readonly configMapName: string;
+  readonly resyncPeriodMs: number;
+  readonly workers?: number;
+  /** Leader election's fence: false once this replica may no longer write (checked before each write). */
+  readonly canWrite?: () => boolean;
+  /** How many SubjectAccessReviews one pass runs at once. */
+  readonly reviewConcurrency?: number;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly now?: () => Date;
+}
+
+export interface RunningPolicyController {
+  /** Resolves once every cache has listed once. */
+  readonly synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const component = 'connectors-access-apiserver';
+const controllerName = 'accesspolicy';
+
+function storeOf(stores: readonly Store<KubeObject>[], plural: string): Store<KubeObject> {
+  const s = stores.find((x) => x.context.resource.plural === plural);
+  if (s === undefined) throw new Error(`no store for ${plural}`);
+  return s;
+}
+
+const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean => {
+  const ea = Object.entries(a ?? {});
+  return ea.length === Object.keys(b ?? {}).length && ea.every(([k, v]) => b?.[k] === v);
+};
+
+/** Runs `f` over `items` with at most `n` in flight. */
+async function pool<T>(items: readonly T[], n: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const run = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await f(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, run));
+}
+
+export function startAccessPolicyController(opts: AccessPolicyControllerOptions): RunningPolicyController {
+  const now = opts.now ?? (() => new Date());
+  const client: KubeClient = createKubeClient(opts.kubeConfig);
+  const mayWrite = (): boolean => opts.canWrite === undefined || opts.canWrite();
+  const log = (level: string, msg: string): void => opts.log({ level, msg, controller: controllerName });
+  const onError = (what: string) => (message: string) => log('warning', `${what}: ${message}`);
+  const apStore = storeOf(opts.stores, 'accesspolicies');
+  const connStore = storeOf(opts.stores, 'connectors');
+  const policies = new LocalInformer<AccessPolicy & KubeObject>(apStore.context.storage, apStore.context.keys, onError('accesspolicies'));
+  const connectors = new LocalInformer<KubeObject>(connStore.context.storage, connStore.context.keys, onError('connectors'));
+  const queue = new WorkQueue();
+  const enqueue = (o: KubeObject): void => queue.add(objectKey(o));
+  const everything = (): void => {
+    for (const p of policies.list()) enqueue(p);
+  };
+  const inNamespace = (ns: string | undefined): void => {
+    for (const p of policies.list(ns ?? '')) enqueue(p);
+  };
+
+  /** Subjects that failed the SubjectAccessReview filter in the last pass, per policy key. */
+  const droppedByPolicy = new Map<string, ReadonlySet<string>>();
+  /** Uids of deleted policies whose pair the next pass of that key deletes. */
+  const deletedUids = new Map<string, string>();
+
+  // --- our kinds ---
+  policies.addHandlers({
+    onAdd: (p) => {
+      deletedUids.delete(objectKey(p));
+      enqueue(p);
+    },
+    onUpdate: (p) => enqueue(p),
+    onDelete: (p) => {
+      if (p.metadata.uid !== undefined) deletedUids.set(objectKey(p), p.metadata.uid);
+      enqueue(p);
+    },
+  });
+  connectors.addHandlers({
+    onAdd: (c) => inNamespace(c.metadata.namespace),
+    onUpdate: (c, old) => {
+      if (!sameLabels(c.metadata.labels, old.metadata.labels) || c.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) inNamespace(c.metadata.namespace);
+    },
+    onDelete: (c) => inNamespace(c.metadata.namespace),
+  });
+
+  // --- the main API server's objects ---
+  const namespaces = new RemoteInformer({
+    client,
+    path: '/api/v1/namespaces',
+    onAdd: everything,
+    onUpdate: (n, old) => {
+      if (!sameLabels(n.metadata.labels, old.metadata.labels) || n.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) everything();
+    },
+    onDelete: everything,
+    onError: onError('namespaces'),
+  });
+  let config: ControllerConfig = parseControllerConfig(undefined);
+  const cmData = (cm: KubeObjectJSON): Record<string, string> | undefined => cm['data'] as Record<string, string> | undefined;
+  const configMaps = new RemoteInformer({
+    client,
+    path: `/api/v1/namespaces/${encodeURIComponent(opts.systemNamespace)}/configmaps`,
+    onAdd: (cm) => {
+      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(cmData(cm));
+      everything();
+    },
+    onUpdate: (cm) => {
+      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(cmData(cm));
+      everything();
+    },
+    onDelete: (cm) => {
+      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(undefined);
+      everything();
+    },
+    onError: onError('configmaps'),
+  });
+  const onOwned = (o: KubeObjectJSON): void => {
+    for (const ref of o.metadata.ownerReferences ?? []) {
+      if (ref.kind === 'AccessPolicy' && ref.apiVersion.startsWith('connectors.alauda.io/')) queue.add(`${o.metadata.namespace ?? ''}/${ref.name}`);
+    }
+  };
+  const rbacInformer = (plural: 'roles' | 'rolebindings'): RemoteInformer =>
+    new RemoteInformer({
+      client,
+      path: `/apis/rbac.authorization.k8s.io/v1/${plural}`,
+      labelSelector: accessPolicyLabel,
+      onAdd: onOwned,
+      onUpdate: onOwned,
+      onDelete: onOwned,
+      onError: onError(plural),
+    });
+  const roles = rbacInformer('roles');
+  const roleBindings = rbacInformer('rolebindings');
+
+  // --- writes ---
+  const runOp = async (op: RBACOp): Promise<string | undefined> => {
+    const plural = (k: string): string => (k === 'Role' ? 'roles' : 'rolebindings');
+    const base = (ns: string, kind: string): string => `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/${plural(kind)}`;
+    const describe = (what: string, r: { ok: boolean; code: number; message?: string }): string | undefined =>
+      r.ok ? undefined : `${what}: ${String(r.code)} ${r.message ?? ''}`.trim();
+    switch (op.op) {
+      case 'create': {
+        const r = await client.call('POST', base(op.object.metadata.namespace ?? '', op.object.kind), op.object);
+        if (!r.ok && r.code === 409) return `${op.object.kind} ${op.object.metadata.name ?? ''} exists and is not owned by this AccessPolicy`;
+        return describe(`create ${op.object.kind} ${op.object.metadata.name ?? ''}`, r);
+      }
+      case 'update':
+        return describe(
+          `update ${op.object.kind} ${op.object.metadata.name ?? ''}`,
+          await client.call('PUT', `${base(op.object.metadata.namespace ?? '', op.object.kind)}/${encodeURIComponent(op.object.metadata.name ?? '')}`, op.object),
+        );
+      case 'recreate': {
+        const path = `${base(op.object.metadata.namespace ?? '', 'RoleBinding')}/${encodeURIComponent(op.object.metadata.name ?? '')}`;
+        const d = await client.call('DELETE', path, { preconditions: { uid: op.uid } });
+        if (!d.ok && d.code !== 404) return describe(`delete RoleBinding ${op.object.metadata.name ?? ''}`, d);
+        return describe(`create RoleBinding ${op.object.metadata.name ?? ''}`, await client.call('POST', base(op.object.metadata.namespace ?? '', 'RoleBinding'), op.object));
+      }
+      case 'delete': {
+        const d = await client.call('DELETE', `${base(op.namespace, op.kind)}/${encodeURIComponent(op.name)}`, { preconditions: { uid: op.uid } });
+        return d.ok || d.code === 404 ? undefined : describe(`delete ${op.kind} ${op.name}`, d);
+      }
+    }
+  };
+
+  const review = async (r: SubjectReview): Promise<ReviewOutcome> => {
+    const res = await client.call<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: r.spec,
+    });
+    if (!res.ok) return { ok: false, error: `${String(res.code)} ${res.message}`.trim() };
+    return { ok: true, allowed: res.body.status?.allowed === true };
+  };
+
+  const postEvent = async (p: AccessPolicy, e: PolicyEvent): Promise<void> => {
+    const ts = now().toISOString();
+    const ns = p.metadata.namespace ?? 'default';
+    const ev = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { generateName: `${p.metadata.name ?? 'accesspolicy'}.`, namespace: ns },
+      involvedObject: { apiVersion: 'connectors.alauda.io/v1alpha1', kind: 'AccessPolicy', namespace: ns, name: p.metadata.name, uid: p.metadata.uid, resourceVersion: p.metadata.resourceVersion },
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+      source: { component },
+      reportingComponent: component,
+      reportingInstance: component,
+      firstTimestamp: ts,
+      lastTimestamp: ts,
+      count: 1,
+    };
+    const res = await client.call('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, ev);
+    if (!res.ok) log('warning', `event ${e.reason}: ${String(res.code)} ${res.message}`);
+  };
+
+  const rbacIn = (ns: string): { roles: Role[]; roleBindings: RoleBinding[] } => ({
+    roles: roles.list().filter((o) => o.metadata.namespace === ns) as unknown as Role[],
+    roleBindings: roleBindings.list().filter((o) => o.metadata.namespace === ns) as unknown as RoleBinding[],
+  });
+
+  type Outcome = { kind: 'done' } | { kind: 'retry'; message: string } | { kind: 'again' };
+
+  /** A policy gone or being deleted: its pair goes now; the garbage collector would do it too. */
+  const cleanup = async (key: string, ns: string, name: string, uid: string | undefined): Promise<Outcome> => {
+    droppedByPolicy.delete(key);
+    if (uid === undefined) return { kind: 'done' };
+    const live = rbacIn(ns);
+    for (const op of policyCleanupOps(ns, name, uid, [...live.roles, ...live.roleBindings] as RBACObject[])) {
+      if (!mayWrite()) return { kind: 'done' };
+      const err = await runOp(op);
+      if (err !== undefined) return { kind: 'retry', message: err };
+    }
+    deletedUids.delete(key);
+    return { kind: 'done' };
+  };
+
+  /** One pass. */
+  const sync = async (key: string): Promise<Outcome> => {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const policy = policies.get(ns, name);
+    if (policy === undefined) return cleanup(key, ns, name, deletedUids.get(key));
+    if (policy.metadata.deletionTimestamp !== undefined) return cleanup(key, ns, name, policy.metadata.uid);
+    // Re-created under the same name: the former policy's pair would block the new one's.
+    const former = deletedUids.get(key);
+    if (former !== undefined && former !== policy.metadata.uid) {
+      const c = await cleanup(key, ns, name, former);
+      if (c.kind !== 'done') return c;
+    }
+    const live = rbacIn(ns);
+    const reviews = new Map<string, ReviewOutcome>();
+    const inputs = (): PolicyReconcileInputs => ({
+      policy,
+      connectors: connectors.list(ns) as Connector[],
+      namespaces: namespaces.list() as Namespace[],
+      reviews,
+      configMaps: new Map<string, ConfigMap>(configMaps.list().map((c) => [c.metadata.name ?? '', c as ConfigMap])),
+      roles: live.roles,
+      roleBindings: live.roleBindings,
+      flags: config.flags,
+      systemNamespace: opts.systemNamespace,
+      now: now(),
+      ...(droppedByPolicy.has(key) ? { previouslyDropped: droppedByPolicy.get(key) as ReadonlySet<string> } : {}),
+    });
+    let inp = inputs();
+    let decision = reconcileAccessPolicy(inp);
+    // Expansion does not depend on the reviews: one round of reviews suffices.
+    for (let round = 0; decision.kind === 'needsReviews' && round < 2; round++) {
+      await pool(decision.reviews, opts.reviewConcurrency ?? 8, async (r) => {
+        reviews.set(r.key, await review(r));
+      });
+      inp = inputs();
+      decision = reconcileAccessPolicy(inp);
+    }
+    if (decision.kind === 'needsReviews') return { kind: 'retry', message: 'SubjectAccessReview results incomplete' };
+    // Not the leader any more (or not sure): write nothing; the new leader redoes this pass.
+    if (!mayWrite()) return { kind: 'done' };
+    let applied = decision;
+    let writeError: string | undefined;
+    for (const op of applied.ops) {
+      if (!mayWrite()) return { kind: 'done' };
+      const err = await runOp(op);
+      if (err === undefined) continue;
+      if (op.op === 'delete') return { kind: 'retry', message: err };
+      const second = reconcileAccessPolicy({ ...inp, rbacWriteFailure: err });
+      if (second.kind !== 'apply') return { kind: 'retry', message: err };
+      applied = second;
+      writeError = err;
+      break;
+    }
+    if (applied.status !== undefined) {
+      if (!mayWrite()) return { kind: 'done' };
+      const w = await writeStatus(apStore.context as StoreContext<KubeObject>, ns, name, policy.metadata.resourceVersion ?? '', applied.status);
+      if (w.kind === 'conflict') return { kind: 'again' };
+      if (w.kind === 'error') return { kind: 'retry', message: `status write: ${w.message}` };
+      if (w.kind === 'notFound') return { kind: 'done' };
+    }
+    droppedByPolicy.set(key, applied.dropped);
+    for (const e of applied.events) if (mayWrite()) await postEvent(policy, e);
+    if (applied.retry !== undefined) return { kind: 'retry', message: applied.retry };
+    if (writeError !== undefined) return { kind: 'retry', message: writeError };
+    return { kind: 'done' };
+  };
+
+  let stopped = false;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const r = await sync(key);
+        if (r.kind === 'retry') {
+          log('info', `retrying ${key}: ${r.message}`);
+          queue.addRateLimited(key);
+        } else {
+          queue.forget(key);
+          if (r.kind === 'again') queue.add(key);
+        }
+      } catch (e) {
+        log('error', `sync ${key}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        queue.addRateLimited(key);
+      } finally {
+        queue.done(key);
+      }
+      if (stopped) return;
+    }
+  };
+
+  const locals = [policies, connectors];
+  const remotes = [namespaces, configMaps, roles, roleBindings];
+  for (const inf of locals) inf.start();
+  for (const inf of remotes) inf.start();
+  const synced = Promise.all([...locals.map((i) => i.synced), ...remotes.map((i) => i.synced)]).then(() => undefined);
+  const workers: Promise<void>[] = [];
+  void synced.then(() => {
+    if (stopped) return;
+    everything();
+    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(worker());
+  });
+  const resync = setInterval(everything, opts.resyncPeriodMs);
+  resync.unref();
+
+  return {
+    synced,
+    stop: async () => {
+      stopped = true;
+      clearInterval(resync);
+      queue.shutDown();
+      await Promise.allSettled([...locals.map((i) => i.stop()), ...remotes.map((i) => i.stop()), ...workers]);
+    },
+  };
+}
