@@ -17,7 +17,7 @@ import { createKubeClient, RemoteInformer, type KubeClient, type KubeObjectJSON 
 import { LocalInformer, objectKey } from './local-informer.js';
 import type { CheckObject, ConfigMap, Connector, Pod, Role, RoleBinding } from './objects.js';
 import { accessRequestLabel, type RBACOp } from './rbac.js';
-import { reconcileAccessRequest, type ReconcileInputs, type RequestEvent } from './reconcile.js';
+import { reconcileAccessRequest, revokeDeletedRequest, type ReconcileInputs, type RequestEvent } from './reconcile.js';
 import { selectorMatches } from './selector.js';
 import { writeStatus } from './status-writer.js';
 import { WorkQueue } from './workqueue.js';
@@ -75,6 +75,8 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
   // --- indexes from the requests to what they depend on ---
   const requestsByPod = new Map<string, Set<string>>();
   const searchesByRequest = new Map<string, readonly CheckSearch[]>();
+  /** Deleted requests whose grant has not been removed yet, by key: their last known state. */
+  const gone = new Map<string, AccessRequest>();
   const podKeyOf = (r: AccessRequest): string => `${r.spec.context.objectRef.namespace ?? ''}/${r.spec.context.objectRef.name}`;
   const indexRequest = (r: AccessRequest, add: boolean): void => {
     const pk = podKeyOf(r);
@@ -96,7 +98,12 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       indexRequest(r, true);
       enqueue(r);
     },
-    onDelete: (r) => indexRequest(r, false),
+    onDelete: (r) => {
+      indexRequest(r, false);
+      // Its grant goes at once (§5.6); the pass needs the last known uid to find it.
+      gone.set(objectKey(r), r);
+      enqueue(r);
+    },
   });
   const requestsInNamespace = (ns: string | undefined): (AccessRequest & KubeObject)[] => requests.list(ns);
   // A policy change can only matter to requests not matched yet (snapshots never change).
@@ -234,10 +241,36 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
         return describe(await client.call('POST', base(op.object.metadata.namespace ?? '', 'RoleBinding'), op.object));
       }
       case 'delete': {
-        const d = await client.call('DELETE', `${base(op.namespace, op.kind)}/${encodeURIComponent(op.name)}`, { preconditions: { uid: op.uid } });
-        return d.ok || d.code === 404 ? undefined : describe(d);
+        const d = await deleteRBAC(op);
+        return d.kind === 'error' ? d.message : undefined;
       }
     }
+  };
+
+  const deleteRBAC = async (op: RBACOp & { op: 'delete' }): Promise<{ kind: 'deleted' | 'absent' } | { kind: 'error'; message: string }> => {
+    const plural = op.kind === 'Role' ? 'roles' : 'rolebindings';
+    const path = `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(op.namespace)}/${plural}/${encodeURIComponent(op.name)}`;
+    const d = await client.call('DELETE', path, { preconditions: { uid: op.uid } });
+    if (d.ok) return { kind: 'deleted' };
+    // 404: already gone; 409: the uid precondition failed, i.e. this object is gone too.
+    if (d.code === 404 || d.code === 409) return { kind: 'absent' };
+    return { kind: 'error', message: `delete ${op.kind} ${op.namespace}/${op.name}: ${String(d.code)} ${d.message}` };
+  };
+
+  /** §5.6: a request being deleted, or gone, loses its grant at once. Returns an error to retry on. */
+  const revokeDeleted = async (ns: string, r: AccessRequest): Promise<string | undefined> => {
+    const inNs = (o: KubeObjectJSON): boolean => o.metadata.namespace === ns;
+    const plan = revokeDeletedRequest(r, roles.list().filter(inNs) as unknown as Role[], roleBindings.list().filter(inNs) as unknown as RoleBinding[]);
+    let deleted = false;
+    for (const op of plan.ops) {
+      if (op.op !== 'delete') continue;
+      const d = await deleteRBAC(op);
+      if (d.kind === 'error') return d.message;
+      if (d.kind === 'deleted') deleted = true;
+    }
+    // The cache may still show objects an earlier pass deleted: no second Event for those.
+    if (deleted) for (const e of plan.events) await postEvent(r, e);
+    return undefined;
   };
 
   const postEvent = async (r: AccessRequest, e: RequestEvent): Promise<void> => {
@@ -268,7 +301,20 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
     const ns = key.slice(0, slash);
     const name = key.slice(slash + 1);
     const request = requests.get(ns, name);
-    if (request === undefined || request.metadata.deletionTimestamp !== undefined) return { kind: 'done' };
+    const former = gone.get(key);
+    if (former !== undefined) {
+      // Deleted (perhaps re-created since under the same name): remove the former request's grant.
+      if (former.metadata.uid !== request?.metadata.uid) {
+        const err = await revokeDeleted(ns, former);
+        if (err !== undefined) return { kind: 'retry', message: err };
+      }
+      gone.delete(key);
+    }
+    if (request === undefined) return { kind: 'done' };
+    if (request.metadata.deletionTimestamp !== undefined) {
+      const err = await revokeDeleted(ns, request);
+      return err === undefined ? { kind: 'done' } : { kind: 'retry', message: err };
+    }
     const pod = await getPod(request);
     if (!pod.ok) return { kind: 'retry', message: pod.message };
     const connector = connectors.get(ns, request.spec.connectorRef.name) as Connector | undefined;

@@ -24,8 +24,8 @@
  * What the driver does with the answer (`Reconciliation`):
  * - `retry`: nothing written; re-queue with backoff.
  * - `needsRego`: evaluate the jobs, call again with the results.
- * - `delete`: delete the request with a uid precondition (TTL of §5.6); the garbage collector and
- *   the delete handler (`cleanupOps`) take its RBAC.
+ * - `delete`: delete the request with a uid precondition (TTL of §5.6); the delete handler
+ *   (`revokeDeletedRequest`) and, if the server was down, the garbage collector take its RBAC.
  * - `apply`: (1) run `rbac.ops` in order. A failed delete → retry the pass with backoff, writing
  *   nothing. Failed create/update/recreate → call again with the same inputs plus
  *   `rbacWriteFailures` (policy → error; a 409 on create is best reported as "Role <name> exists and
@@ -58,7 +58,7 @@ import {
 } from './permission.js';
 import { matchingPolicies, snapshotPolicies } from './policy-match.js';
 import type { RBACObject, RBACOp } from './rbac.js';
-import { deleteOp, desiredGrant, grantName, grantRules, ownedObjects, planGrant } from './rbac.js';
+import { cleanupOps, deleteOp, desiredGrant, grantName, grantRules, ownedObjects, planGrant } from './rbac.js';
 
 export interface ReconcileInputs {
   readonly request: AccessRequest;
@@ -198,6 +198,33 @@ function terminalPass(req: AccessRequest, context: Condition, inp: ReconcileInpu
   const left = (Number.isNaN(since) ? inp.now.getTime() : since) + inp.terminalRequestTtlMs - inp.now.getTime();
   if (left <= 0) return { kind: 'delete', uid: req.metadata.uid ?? '' };
   return { kind: 'apply', rbac: { kind: 'none' }, events: [], searches: [], requeueAfterMs: left };
+}
+
+/**
+ * A request that is being deleted, or is gone (its last known state): §5.6 "deleting any request
+ * makes the controller delete its RBAC at once", whatever the flags and whether or not it is
+ * terminal, without waiting for finalizers or the garbage collector. `roles` / `roleBindings` as for
+ * a pass; only objects labelled for the request and owned by its uid are deleted. The Event is
+ * raised only when something is deleted.
+ */
+export function revokeDeletedRequest(
+  req: AccessRequest,
+  roles: readonly Role[],
+  roleBindings: readonly RoleBinding[],
+): { readonly ops: readonly RBACOp[]; readonly events: readonly RequestEvent[] } {
+  const ops = cleanupOps(req, [...roles, ...roleBindings] as RBACObject[]);
+  if (ops.length === 0) return { ops, events: [] };
+  const connectorId = `${req.metadata.namespace ?? ''}/${req.spec.connectorRef.name}`;
+  return {
+    ops,
+    events: [
+      {
+        type: 'Normal',
+        reason: 'PermissionRevoked',
+        message: `revoked ${subjectText(req)}'s use of Connector ${connectorId}: the AccessRequest is being deleted`,
+      },
+    ],
+  };
 }
 
 export function reconcileAccessRequest(inp: ReconcileInputs): Reconciliation {

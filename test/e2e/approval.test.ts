@@ -1,9 +1,13 @@
 /**
- * The approval flow of connectors-approval.md §10.1 and §10.2 on the local control plane: the
- * built-in controller of our server reads the Pod, the Connector, the AccessPolicy and Tekton-style
+ * The approval flow of connectors-approval.md §10 on the local control plane: the built-in
+ * controller of our server reads the Pod, the Connector, the AccessPolicy and Tekton-style
  * ApprovalTasks, writes the AccessRequest status, and creates and removes the temporary Role and
- * RoleBinding through kube-apiserver. Pods never run (no kubelet): their phase is set through the
- * status subresource, as a kubelet would.
+ * RoleBinding through kube-apiserver. Pods never run (no kubelet, no scheduler): their phase is set
+ * through the status subresource, as a kubelet would, and a delete removes them at once.
+ *
+ * Every scenario gets its own pair of namespaces (`devops` for the Connector, the AccessPolicy and
+ * the AccessRequest; `cicd` for the Pod, its ServiceAccount and the ApprovalTask). The feature flags
+ * of `connectors-config` are switched on in `before` and put back as they were in `after`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +15,30 @@ import { expect } from 'chai';
 import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane } from './setup.js';
 
 const gv = 'connectors.alauda.io/v1alpha1';
+const systemNamespace = 'connectors-system';
+const approvalFlag = 'enable-connectors-approval';
+const proxyFlag = 'enable-connector-proxy-permissions';
 const fixture = (f: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url)), 'utf8');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Condition {
   type: string;
   status: string;
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
+}
+
+interface PolicySnapshot {
+  name: string;
+  policySpec: unknown;
+  matchedChecks?: { name: string; ref: { kind: string; name: string }; condition: Condition }[];
+  permissionSync?: Condition;
+}
+
+interface RequestObject {
+  metadata: { generation?: number };
+  status?: { observedGeneration?: number; conditions?: Condition[]; policies?: PolicySnapshot[] };
 }
 
 async function ok(args: readonly string[], input?: string): Promise<string> {
@@ -26,11 +47,14 @@ async function ok(args: readonly string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-async function conditions(ns: string, name: string): Promise<Record<string, Condition>> {
+async function getRequest(ns: string, name: string): Promise<RequestObject | undefined> {
   const r = await kubectl(['get', 'accessrequest', name, '-n', ns, '-o', 'json']);
-  if (r.code !== 0) return {};
-  const obj = JSON.parse(r.stdout) as { status?: { conditions?: Condition[] } };
-  return Object.fromEntries((obj.status?.conditions ?? []).map((c) => [c.type, c]));
+  return r.code === 0 ? (JSON.parse(r.stdout) as RequestObject) : undefined;
+}
+
+async function conditions(ns: string, name: string): Promise<Record<string, Condition>> {
+  const obj = await getRequest(ns, name);
+  return Object.fromEntries((obj?.status?.conditions ?? []).map((c) => [c.type, c]));
 }
 
 /** Waits until the condition has the status and reason; returns all conditions then. */
@@ -45,180 +69,544 @@ function waitFor(ns: string, name: string, type: string, status: string, reason:
   );
 }
 
-const sar = (ns: string, sa: string, pod: string, podNs: string): string =>
+/** Leaves the controller time for passes it might (wrongly) make, then returns the conditions. */
+async function settled(ns: string, name: string): Promise<Record<string, Condition>> {
+  await sleep(3000);
+  return conditions(ns, name);
+}
+
+const pending = (message: string): Partial<Condition> => ({ status: 'Unknown', reason: 'Pending', message });
+
+/** One isolated world: a Connector's namespace and a Pod's namespace. */
+interface Scene {
+  readonly devops: string;
+  readonly cicd: string;
+}
+
+interface Run {
+  readonly pod: string;
+  readonly uid: string;
+  readonly request: string;
+  readonly task: string;
+  /** The name of the Role and the RoleBinding of the grant for policy `prod-harbor-approval`. */
+  readonly grant: string;
+}
+
+const createdNamespaces: string[] = [];
+const createdConfigMaps: string[] = [];
+
+const connectorYaml = (ns: string, name = 'prod-harbor'): string => `apiVersion: ${gv}
+kind: Connector
+metadata: {name: ${name}, namespace: ${ns}}
+spec: {connectorClassName: harbor, address: "https://${name}.example.com"}
+`;
+
+const policyYaml = (ns: string, opts: { name?: string; connector?: string; roleTemplate?: string } = {}): string => `apiVersion: ${gv}
+kind: AccessPolicy
+metadata: {name: ${opts.name ?? 'prod-harbor-approval'}, namespace: ${ns}}
+spec:
+  connector: {names: [${opts.connector ?? 'prod-harbor'}]}
+  checkGrantedPermission:
+    spec:
+      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
+      roleTemplate: {ref: {configMap: {name: ${opts.roleTemplate ?? 'connectors-use-connectors-proxy-in-pod'}}}}
+`;
+
+/**
+ * Namespaces `devops-…` and `cicd-…`, ServiceAccounts `builder` (and `deployer`) in the latter, the
+ * Connector `prod-harbor` and, unless `policy` is false, the AccessPolicy `prod-harbor-approval`.
+ */
+async function newScene(opts: { policy?: boolean; roleTemplate?: string } = {}): Promise<Scene> {
+  const s: Scene = { devops: uniqueName('devops'), cicd: uniqueName('cicd') };
+  for (const ns of [s.devops, s.cicd]) {
+    await ok(['create', 'namespace', ns]);
+    createdNamespaces.push(ns);
+  }
+  await ok(['create', 'serviceaccount', 'builder', '-n', s.cicd]);
+  await ok(['create', 'serviceaccount', 'deployer', '-n', s.cicd]);
+  const policy = opts.policy === false ? '' : `---\n${policyYaml(s.devops, opts.roleTemplate === undefined ? {} : { roleTemplate: opts.roleTemplate })}`;
+  await ok(['apply', '-f', '-'], connectorYaml(s.devops) + policy);
+  return s;
+}
+
+/**
+ * A task Pod of PipelineRun `run` (running as `podServiceAccount`, default `builder`), its
+ * ApprovalTask in `state`, and the AccessRequest the helper would create for ServiceAccount
+ * `<cicd>/builder` on Connector `prod-harbor`.
+ */
+async function startRun(s: Scene, run: string, state: string, opts: { podServiceAccount?: string } = {}): Promise<Run> {
+  const pod = `${run}-push-image-pod`;
+  const task = `${run}-wait-for-approval`;
+  await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: ${pod}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
+spec:
+  serviceAccountName: ${opts.podServiceAccount ?? 'builder'}
+  containers: [{name: step, image: registry.example.com/push:1}]
+---
+apiVersion: openshift-pipelines.org/v1alpha1
+kind: ApprovalTask
+metadata: {name: ${task}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
+status: {state: ${state}}
+`);
+  const uid = (await ok(['get', 'pod', pod, '-n', s.cicd, '-o', 'jsonpath={.metadata.uid}'])).trim();
+  const request = await createRequest(s, pod, uid);
+  return { pod, uid, request, task, grant: `${request}-prod-harbor-approval` };
+}
+
+/** The AccessRequest the helper creates for ServiceAccount `<cicd>/builder`, Connector `prod-harbor`. */
+async function createRequest(s: Scene, pod: string, uid: string): Promise<string> {
+  const request = `prod-harbor-${pod}`;
+  await ok(['create', '-f', '-'], `apiVersion: ${gv}
+kind: AccessRequest
+metadata:
+  name: ${request}
+  namespace: ${s.devops}
+  labels: {connectors.cpaas.io/contextObjectKind: Pod, connectors.cpaas.io/contextObjectName: ${pod}, connectors.cpaas.io/contextObjectNamespace: ${s.cicd}, connectors.cpaas.io/connector: prod-harbor}
+spec:
+  connectorRef: {name: prod-harbor}
+  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${s.cicd}, name: ${pod}, uid: ${uid}}}
+  subject: {kind: ServiceAccount, name: builder, namespace: ${s.cicd}, apiGroup: ""}
+`);
+  return request;
+}
+
+const setTaskState = (s: Scene, run: Run, state: string): Promise<string> =>
+  ok(['patch', 'approvaltask', run.task, '-n', s.cicd, '--type=merge', '-p', JSON.stringify({ status: { state } })]);
+
+const sar = (s: Scene, pod: string): string =>
   JSON.stringify({
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
     spec: {
-      user: `system:serviceaccount:${podNs}:${sa}`,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${podNs}`, 'system:authenticated'],
-      resourceAttributes: { group: 'connectors.alauda.io', resource: 'connectors', subresource: `proxy/v1/pod/${podNs}/${pod}`, name: 'prod-harbor', namespace: ns, verb: 'get' },
+      user: `system:serviceaccount:${s.cicd}:builder`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${s.cicd}`, 'system:authenticated'],
+      resourceAttributes: { group: 'connectors.alauda.io', resource: 'connectors', subresource: `proxy/v1/pod/${s.cicd}/${pod}`, name: 'prod-harbor', namespace: s.devops, verb: '*' },
     },
   });
 
-async function allowed(ns: string, pod: string, podNs: string): Promise<boolean> {
-  const out = await ok(['create', '-o', 'jsonpath={.status.allowed}', '-f', '-'], sar(ns, 'builder', pod, podNs));
+/** kube-apiserver's own answer to the helper's SubjectAccessReview for the Pod's identity. */
+async function allowed(s: Scene, pod: string): Promise<boolean> {
+  const out = await ok(['create', '-o', 'jsonpath={.status.allowed}', '-f', '-'], sar(s, pod));
   return out.trim() === 'true';
 }
 
+/** `kubectl auth can-i` as the Pod's ServiceAccount: `yes` or `no`. */
+async function canI(s: Scene, pod: string): Promise<string> {
+  const r = await kubectl(['auth', 'can-i', '*', 'connectors/prod-harbor', `--subresource=proxy/v1/pod/${s.cicd}/${pod}`, '-n', s.devops], {
+    as: `system:serviceaccount:${s.cicd}:builder`,
+    asGroups: ['system:serviceaccounts', `system:serviceaccounts:${s.cicd}`],
+  });
+  const answer = r.stdout.trim();
+  expect(answer, `kubectl auth can-i: ${r.stderr}`).to.be.oneOf(['yes', 'no']);
+  expect(r.code).to.equal(answer === 'yes' ? 0 : 1);
+  return answer;
+}
+
+/** Both views of the grant agree and reach `want` (RBAC changes take a moment to propagate). */
+async function expectAccess(s: Scene, pod: string, want: boolean): Promise<void> {
+  await eventually(
+    `access ${want ? 'allowed' : 'denied'}`,
+    async () => ((await allowed(s, pod)) === want && (await canI(s, pod)) === (want ? 'yes' : 'no') ? true : undefined),
+    { timeoutMs: 20_000 },
+  );
+}
+
+/** The Roles and RoleBindings labelled as approval grants (of `run`, or of any request) in the Connector's namespace. */
+async function grantObjects(s: Scene, run?: Run): Promise<string[]> {
+  const selector = `connectors.alauda.io/accessRequest${run === undefined ? '' : `=${run.request}`}`;
+  const out = await ok(['get', 'roles,rolebindings', '-n', s.devops, '-l', selector, '-o', 'name']);
+  return out.split('\n').filter((l) => l !== '');
+}
+
+async function eventReasons(s: Scene, request: string): Promise<string[]> {
+  const out = await ok(['get', 'events', '-n', s.devops, '--field-selector', `involvedObject.name=${request}`, '-o', 'jsonpath={.items[*].reason}']);
+  return out.split(/\s+/).filter((x) => x !== '');
+}
+
+async function expectGranted(s: Scene, run: Run): Promise<Record<string, Condition>> {
+  const c = await waitFor(s.devops, run.request, 'Ready', 'True', 'Synced');
+  expect(c['AccessCheckReady']).to.include({ status: 'True', reason: 'Passed' });
+  expect(c['AccessPermissionSync']).to.include({ status: 'True', reason: 'Synced' });
+  expect(await grantObjects(s, run)).to.have.members([`role.rbac.authorization.k8s.io/${run.grant}`, `rolebinding.rbac.authorization.k8s.io/${run.grant}`]);
+  await expectAccess(s, run.pod, true);
+  return c;
+}
+
+async function readFlags(): Promise<Record<string, string | undefined>> {
+  const out = await ok(['get', 'configmap', 'connectors-config', '-n', systemNamespace, '-o', 'json']);
+  const data = (JSON.parse(out) as { data?: Record<string, string> }).data ?? {};
+  return { [proxyFlag]: data[proxyFlag], [approvalFlag]: data[approvalFlag] };
+}
+
+/** Merge-patches the flags; `null` removes a key. */
+async function setFlags(flags: Record<string, string | null | undefined>): Promise<void> {
+  const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, v ?? null]));
+  await ok(['patch', 'configmap', 'connectors-config', '-n', systemNamespace, '--type=merge', '-p', JSON.stringify({ data })]);
+}
+
+const bothOn = { [proxyFlag]: 'true', [approvalFlag]: 'true' };
+
 describe('approval flow (controller e2e, spec §10)', function () {
   useControlPlane();
-  const devops = uniqueName('devops');
-  const cicd = uniqueName('cicd');
+  let savedFlags: Record<string, string | undefined> | undefined;
 
   before(async function () {
     if (serverSkipped()) this.skip();
     this.timeout(120_000);
     await ok(['apply', '-f', '-'], fixture('approvaltask-crd.yaml'));
     await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
-    await ok(['create', 'namespace', devops]);
-    await ok(['create', 'namespace', cicd]);
-    await ok(['create', 'serviceaccount', 'builder', '-n', cicd]);
-    await ok(
-      ['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"true","enable-connectors-approval":"true"}}'],
-    );
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: Connector
-metadata: {name: prod-harbor, namespace: ${devops}}
-spec: {connectorClassName: harbor, address: "https://harbor.example.com"}
----
-apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: prod-harbor-approval, namespace: ${devops}}
-spec:
-  connector: {names: [prod-harbor]}
-  checkGrantedPermission:
-    spec:
-      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
-      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
-`);
+    savedFlags = await readFlags();
+    await setFlags(bothOn);
   });
 
-  const startRun = async (run: string, state: string): Promise<{ pod: string; uid: string; request: string }> => {
-    const pod = `${run}-push-image-pod`;
-    await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: Pod
-metadata: {name: ${pod}, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-spec:
-  serviceAccountName: builder
-  containers: [{name: step, image: registry.example.com/push:1}]
----
-apiVersion: openshift-pipelines.org/v1alpha1
-kind: ApprovalTask
-metadata: {name: ${run}-wait-for-approval, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-status: {state: ${state}}
-`);
-    const uid = (await ok(['get', 'pod', pod, '-n', cicd, '-o', 'jsonpath={.metadata.uid}'])).trim();
-    const request = `prod-harbor-${pod}`;
-    await ok(['create', '-f', '-'], `apiVersion: ${gv}
-kind: AccessRequest
-metadata:
-  name: ${request}
-  namespace: ${devops}
-  labels: {connectors.cpaas.io/contextObjectKind: Pod, connectors.cpaas.io/contextObjectName: ${pod}, connectors.cpaas.io/contextObjectNamespace: ${cicd}, connectors.cpaas.io/connector: prod-harbor}
-spec:
-  connectorRef: {name: prod-harbor}
-  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${cicd}, name: ${pod}, uid: ${uid}}}
-  subject: {kind: ServiceAccount, name: builder, namespace: ${cicd}, apiGroup: ""}
-`);
-    return { pod, uid, request };
-  };
+  after(async function () {
+    this.timeout(60_000);
+    if (createdNamespaces.length > 0) await kubectl(['delete', 'namespace', ...createdNamespaces, '--wait=false']);
+    if (createdConfigMaps.length > 0) await kubectl(['delete', 'configmap', ...createdConfigMaps, '-n', systemNamespace, '--ignore-not-found']);
+    if (savedFlags !== undefined) await setFlags(savedFlags);
+  });
 
   it('pending → approved → synced → Pod completes → cleaned up (§10.1)', async function () {
     this.timeout(240_000);
-    const { pod, request } = await startRun('promote-run-abc12', 'pending');
-    const first = await waitFor(devops, request, 'Ready', 'Unknown', 'Pending');
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-abc12', 'pending');
+    const { pod, request, grant } = run;
+    const first = await waitFor(s.devops, request, 'Ready', 'Unknown', 'Pending');
     expect(first['ContextObjectValid']).to.include({ status: 'True', reason: 'Active' });
     expect(first['ConnectorResolved']).to.include({ status: 'True', reason: 'Resolved' });
     expect(first['AccessPolicyMatched']).to.include({ status: 'True', reason: 'Matched' });
     expect(first['AccessCheckReady']).to.include({ status: 'Unknown', reason: 'Pending' });
-    expect(first['AccessPermissionSync']).to.include({ status: 'Unknown', reason: 'Pending', message: 'waiting for checks to pass' });
-    const row = (await ok(['get', 'accessrequest', request, '-n', devops, '--no-headers'])).trim();
+    expect(first['AccessPermissionSync']).to.include(pending('waiting for checks to pass'));
+    const row = (await ok(['get', 'accessrequest', request, '-n', s.devops, '--no-headers'])).trim();
     expect(row).to.match(new RegExp(`^${request}\\s+prod-harbor\\s+builder\\s+True\\s+Pending\\s+\\d+s$`));
-    expect(await allowed(devops, pod, cicd)).to.equal(false);
+    expect(await allowed(s, pod)).to.equal(false);
+    expect(await canI(s, pod)).to.equal('no');
 
-    await ok(['patch', 'approvaltask', 'promote-run-abc12-wait-for-approval', '-n', cicd, '--type=merge', '-p', '{"status":{"state":"approved"}}']);
-    const granted = await waitFor(devops, request, 'Ready', 'True', 'Synced');
+    await setTaskState(s, run, 'approved');
+    const granted = await waitFor(s.devops, request, 'Ready', 'True', 'Synced');
     expect(granted['AccessCheckReady']).to.include({ status: 'True', reason: 'Passed' });
     expect(granted['AccessPermissionSync']).to.include({ status: 'True', reason: 'Synced' });
-    const grant = `${request}-prod-harbor-approval`;
-    const role = JSON.parse(await ok(['get', 'role', grant, '-n', devops, '-o', 'json'])) as {
+    const role = JSON.parse(await ok(['get', 'role', grant, '-n', s.devops, '-o', 'json'])) as {
       metadata: { labels: Record<string, string>; ownerReferences: { kind: string; name: string; controller: boolean }[] };
       rules: { resources: string[]; resourceNames: string[]; verbs: string[] }[];
     };
     expect(role.metadata.labels).to.include({ 'connectors.alauda.io/accessRequest': request, 'connectors.alauda.io/accessPolicy': 'prod-harbor-approval' });
     expect(role.metadata.ownerReferences[0]).to.include({ kind: 'AccessRequest', name: request, controller: true });
-    expect(role.rules).to.deep.equal([{ apiGroups: ['connectors.alauda.io'], resources: [`connectors/proxy/v1/pod/${cicd}/${pod}`], resourceNames: ['prod-harbor'], verbs: ['*'] }]);
-    const binding = JSON.parse(await ok(['get', 'rolebinding', grant, '-n', devops, '-o', 'json'])) as { subjects: unknown[]; roleRef: unknown };
-    expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'builder', namespace: cicd }]);
+    expect(role.rules).to.deep.equal([{ apiGroups: ['connectors.alauda.io'], resources: [`connectors/proxy/v1/pod/${s.cicd}/${pod}`], resourceNames: ['prod-harbor'], verbs: ['*'] }]);
+    const binding = JSON.parse(await ok(['get', 'rolebinding', grant, '-n', s.devops, '-o', 'json'])) as { subjects: unknown[]; roleRef: unknown };
+    expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'builder', namespace: s.cicd }]);
     expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: grant });
-    // kube-apiserver's own authorizer now lets the Pod's identity through the proxy.
-    expect(await eventually('the SAR to allow', async () => ((await allowed(devops, pod, cicd)) ? true : undefined), { timeoutMs: 20_000 })).to.equal(true);
-    const events = await ok(['get', 'events', '-n', devops, '--field-selector', `involvedObject.name=${request}`, '-o', 'jsonpath={.items[*].reason}']);
-    expect(events).to.include('PermissionGranted');
+    // kube-apiserver's own authorizer now lets the Pod's identity through the proxy: both the
+    // helper's SubjectAccessReview and `kubectl auth can-i` as the ServiceAccount say yes.
+    await expectAccess(s, pod, true);
+    expect(await eventReasons(s, request)).to.include('PermissionGranted');
 
-    await ok(['patch', 'pod', pod, '-n', cicd, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Succeeded"}}']);
-    const done = await waitFor(devops, request, 'Ready', 'False', 'Completed');
-    expect(done['ContextObjectValid']).to.include({ status: 'False', reason: 'Completed', message: `Pod ${cicd}/${pod} has phase Succeeded` });
+    await ok(['patch', 'pod', pod, '-n', s.cicd, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Succeeded"}}']);
+    const done = await waitFor(s.devops, request, 'Ready', 'False', 'Completed');
+    expect(done['ContextObjectValid']).to.include({ status: 'False', reason: 'Completed', message: `Pod ${s.cicd}/${pod} has phase Succeeded` });
     expect(done['AccessPermissionSync']).to.include({ status: 'True', reason: 'PermissionCleanUp' });
-    expect((await kubectl(['get', 'role', grant, '-n', devops])).stderr).to.include('NotFound');
-    expect((await kubectl(['get', 'rolebinding', grant, '-n', devops])).stderr).to.include('NotFound');
-    expect(await allowed(devops, pod, cicd)).to.equal(false);
+    // The cleanup keeps the time of the grant (§10.1: "time stays").
+    expect(done['AccessPermissionSync']?.lastTransitionTime).to.equal(granted['AccessPermissionSync']?.lastTransitionTime);
+    expect((await kubectl(['get', 'role', grant, '-n', s.devops])).stderr).to.include('NotFound');
+    expect((await kubectl(['get', 'rolebinding', grant, '-n', s.devops])).stderr).to.include('NotFound');
+    await expectAccess(s, pod, false);
+    expect(await eventReasons(s, request)).to.include('PermissionRevoked');
   });
 
   it('rejected: no RBAC, AccessRejected, later approvals change nothing (§10.2)', async function () {
     this.timeout(120_000);
-    const { request } = await startRun('promote-run-def34', 'rejected');
-    const c = await waitFor(devops, request, 'Ready', 'False', 'Rejected');
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-def34', 'rejected');
+    const c = await waitFor(s.devops, run.request, 'Ready', 'False', 'Rejected');
     expect(c['AccessCheckReady']).to.include({
       status: 'False',
       reason: 'Rejected',
-      message: `manual-approval (policy prod-harbor-approval): ApprovalTask ${cicd}/promote-run-def34-wait-for-approval was rejected`,
+      message: `manual-approval (policy prod-harbor-approval): ApprovalTask ${s.cicd}/${run.task} was rejected`,
     });
     expect(c['AccessPermissionSync']).to.include({ status: 'Unknown', reason: 'Pending' });
-    await ok(['patch', 'approvaltask', 'promote-run-def34-wait-for-approval', '-n', cicd, '--type=merge', '-p', '{"status":{"state":"approved"}}']);
-    await new Promise((r) => setTimeout(r, 3000));
-    expect((await conditions(devops, request))['Ready']).to.include({ status: 'False', reason: 'Rejected' });
-    expect((await kubectl(['get', 'role', `${request}-prod-harbor-approval`, '-n', devops])).stderr).to.include('NotFound');
-    const events = await ok(['get', 'events', '-n', devops, '--field-selector', `involvedObject.name=${request}`, '-o', 'jsonpath={.items[*].reason}']);
-    expect(events).to.include('AccessRejected');
+    await setTaskState(s, run, 'approved');
+    expect((await settled(s.devops, run.request))['Ready']).to.include({ status: 'False', reason: 'Rejected' });
+    expect(await grantObjects(s)).to.deep.equal([]);
+    expect(await eventReasons(s, run.request)).to.include('AccessRejected');
   });
 
   it('waits for a matching policy (NoMatch) and matches once one appears', async function () {
     this.timeout(120_000);
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: Connector
-metadata: {name: other, namespace: ${devops}}
-spec: {connectorClassName: harbor, address: "https://other.example.com"}
-`);
-    const { request } = await startRun('promote-run-nomatch', 'pending');
-    void request;
-    const name = 'other-promote-run-nomatch-push-image-pod';
-    await ok(['create', '-f', '-'], `apiVersion: ${gv}
-kind: AccessRequest
-metadata: {name: ${name}, namespace: ${devops}}
-spec:
-  connectorRef: {name: other}
-  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${cicd}, name: promote-run-nomatch-push-image-pod}}
-  subject: {kind: ServiceAccount, name: builder, namespace: ${cicd}}
-`);
-    await waitFor(devops, name, 'AccessPolicyMatched', 'False', 'NoMatch');
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: other-approval, namespace: ${devops}}
-spec:
-  connector: {names: [other]}
-  checkGrantedPermission:
-    spec:
-      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
-      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
-`);
-    await waitFor(devops, name, 'AccessPolicyMatched', 'True', 'Matched');
+    const s = await newScene({ policy: false });
+    const run = await startRun(s, 'promote-run-nomatch', 'pending');
+    const c = await waitFor(s.devops, run.request, 'AccessPolicyMatched', 'False', 'NoMatch');
+    expect(c['AccessPolicyMatched']).to.include({ message: `no AccessPolicy with checkGrantedPermission in namespace ${s.devops} selects Connector prod-harbor` });
+    expect(c['AccessCheckReady']).to.include(pending('waiting for a matching AccessPolicy'));
+    expect(c['Ready']).to.include({ status: 'False', reason: 'NoMatch' });
+    await ok(['apply', '-f', '-'], policyYaml(s.devops));
+    await waitFor(s.devops, run.request, 'AccessPolicyMatched', 'True', 'Matched');
+    await waitFor(s.devops, run.request, 'Ready', 'Unknown', 'Pending');
   });
 
-  after(async function () {
-    this.timeout(60_000);
-    await kubectl(['delete', 'namespace', devops, cicd, '--wait=false']);
-    await kubectl(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"false","enable-connectors-approval":"false"}}']);
+  it('Connector deleted mid-flight: RBAC revoked, NotFound; recreated: granted again', async function () {
+    this.timeout(180_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-conn1', 'approved');
+    const granted = await expectGranted(s, run);
+
+    // A finalizer keeps the Connector in deletion for a while: being deleted counts as missing.
+    await ok(['patch', 'connector', 'prod-harbor', '-n', s.devops, '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.example.com/hold"]}}']);
+    await ok(['delete', 'connector', 'prod-harbor', '-n', s.devops, '--wait=false']);
+    const deleting = await waitFor(s.devops, run.request, 'ConnectorResolved', 'False', 'NotFound');
+    expect(deleting['ConnectorResolved']).to.include({ message: `Connector ${s.devops}/prod-harbor is being deleted` });
+    expect(deleting['AccessPermissionSync']).to.include({ status: 'True', reason: 'PermissionCleanUp' });
+    expect(await grantObjects(s)).to.deep.equal([]);
+    await ok(['patch', 'connector', 'prod-harbor', '-n', s.devops, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    const message = `Connector ${s.devops}/prod-harbor not found`;
+    const gone = await eventually('ConnectorResolved: not found', async () => {
+      const c = await conditions(s.devops, run.request);
+      return c['ConnectorResolved']?.message === message ? c : undefined;
+    });
+    expect(gone['ConnectorResolved']).to.include({ status: 'False', reason: 'NotFound' });
+    expect(gone['Ready']).to.include({ status: 'False', reason: 'NotFound', message });
+    expect(gone['ContextObjectValid']).to.include({ status: 'True', reason: 'Active' });
+    expect(gone['AccessPolicyMatched']).to.include({ status: 'True', reason: 'Matched' });
+    expect(gone['AccessCheckReady']).to.include({ status: 'True', reason: 'Passed' });
+    expect(gone['AccessPermissionSync']).to.include({ status: 'True', reason: 'PermissionCleanUp' });
+    expect(gone['AccessPermissionSync']?.lastTransitionTime).to.equal(granted['AccessPermissionSync']?.lastTransitionTime);
+    const snapshot = (await getRequest(s.devops, run.request))?.status?.policies ?? [];
+    expect(snapshot.map((p) => [p.name, p.permissionSync?.reason])).to.deep.equal([['prod-harbor-approval', 'PermissionCleanUp']]);
+    expect(await grantObjects(s)).to.deep.equal([]);
+    await expectAccess(s, run.pod, false);
+    expect(await eventReasons(s, run.request)).to.include('PermissionRevoked');
+
+    // Not terminal: the Connector returns, the request is evaluated again and granted again.
+    await ok(['apply', '-f', '-'], connectorYaml(s.devops));
+    const again = await expectGranted(s, run);
+    expect(again['ConnectorResolved']).to.include({ status: 'True', reason: 'Resolved' });
+    const after = (await getRequest(s.devops, run.request))?.status?.policies ?? [];
+    expect(after.map((p) => p.name)).to.deep.equal(['prod-harbor-approval']);
+    expect(after[0]?.policySpec).to.deep.equal(snapshot[0]?.policySpec);
+  });
+
+  it('AccessPolicy edited or deleted mid-flight: the snapshot in status.policies decides', async function () {
+    this.timeout(180_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-edit1', 'pending');
+    await waitFor(s.devops, run.request, 'Ready', 'Unknown', 'Pending');
+    const original = (JSON.parse(await ok(['get', 'accesspolicy', 'prod-harbor-approval', '-n', s.devops, '-o', 'json'])) as { spec: unknown }).spec;
+    const before = (await getRequest(s.devops, run.request))?.status?.policies ?? [];
+    expect(before.map((p) => p.name)).to.deep.equal(['prod-harbor-approval']);
+    expect(before[0]?.policySpec).to.deep.equal(original);
+
+    // Edit: a check nobody can pass and the any-Pod role template. Neither may reach the request.
+    await ok(['patch', 'accesspolicy', 'prod-harbor-approval', '-n', s.devops, '--type=merge', '-p', JSON.stringify({
+      spec: {
+        checkGrantedPermission: {
+          spec: {
+            checks: [{ name: 'security-review', ref: { configMap: { name: 'connectors-e2e-no-such-check' } } }],
+            roleTemplate: { ref: { configMap: { name: 'connectors-use-connectors-proxy' } } },
+          },
+        },
+      },
+    })]);
+    expect((await ok(['get', 'accesspolicy', 'prod-harbor-approval', '-n', s.devops, '-o', 'jsonpath={.metadata.generation}'])).trim()).to.equal('2');
+    await setTaskState(s, run, 'approved');
+    await expectGranted(s, run);
+    const role = JSON.parse(await ok(['get', 'role', run.grant, '-n', s.devops, '-o', 'json'])) as { rules: { resources: string[] }[] };
+    expect(role.rules.map((r) => r.resources)).to.deep.equal([[`connectors/proxy/v1/pod/${s.cicd}/${run.pod}`]]);
+    const after = (await getRequest(s.devops, run.request))?.status?.policies ?? [];
+    expect(after.map((p) => p.name)).to.deep.equal(['prod-harbor-approval']);
+    expect(after[0]?.policySpec).to.deep.equal(original);
+    expect(after[0]?.matchedChecks?.map((m) => [m.name, m.ref.name, m.condition.reason])).to.deep.equal([['manual-approval', run.task, 'Passed']]);
+
+    // Deleted: the snapshot still drives the checks. Back to pending revokes, approved grants again.
+    await ok(['delete', 'accesspolicy', 'prod-harbor-approval', '-n', s.devops]);
+    await setTaskState(s, run, 'pending');
+    const waiting = await waitFor(s.devops, run.request, 'Ready', 'Unknown', 'Pending');
+    expect(waiting['AccessPolicyMatched']).to.include({ status: 'True', reason: 'Matched' });
+    expect(waiting['AccessPermissionSync']).to.include({ status: 'Unknown', reason: 'Pending' });
+    expect(await grantObjects(s)).to.deep.equal([]);
+    await setTaskState(s, run, 'approved');
+    await expectGranted(s, run);
+    expect((await getRequest(s.devops, run.request))?.status?.policies?.[0]?.policySpec).to.deep.equal(original);
+  });
+
+  it('subject / Pod ServiceAccount mismatch: terminal SubjectMismatch, nothing granted', async function () {
+    this.timeout(120_000);
+    const s = await newScene();
+    // The Pod runs as `deployer`; the request asks for `builder`.
+    const run = await startRun(s, 'promote-run-sa1', 'pending', { podServiceAccount: 'deployer' });
+    const c = await waitFor(s.devops, run.request, 'ContextObjectValid', 'False', 'SubjectMismatch');
+    const message = `Pod ${s.cicd}/${run.pod} runs as ServiceAccount ${s.cicd}/deployer, not ${s.cicd}/builder`;
+    expect(c['ContextObjectValid']).to.include({ message });
+    expect(c['Ready']).to.include({ status: 'False', reason: 'SubjectMismatch', message });
+    for (const t of ['ConnectorResolved', 'AccessPolicyMatched', 'AccessCheckReady', 'AccessPermissionSync'])
+      expect(c[t], t).to.include(pending('waiting for a valid context object'));
+    expect((await getRequest(s.devops, run.request))?.status?.policies ?? []).to.deep.equal([]);
+
+    // Terminal: an approval changes nothing.
+    await setTaskState(s, run, 'approved');
+    const later = await settled(s.devops, run.request);
+    expect(later['Ready']).to.include({ status: 'False', reason: 'SubjectMismatch' });
+    expect(later['AccessCheckReady']).to.include({ status: 'Unknown', reason: 'Pending' });
+    expect(await grantObjects(s)).to.deep.equal([]);
+    expect(await canI(s, run.pod)).to.equal('no');
+  });
+
+  it('a role template that grants something else: scope guard, SyncFailed, nothing created', async function () {
+    this.timeout(180_000);
+    const template = uniqueName('connectors-e2e-grabby');
+    createdConfigMaps.push(template);
+    // The first rule is fine; the second reaches for Secrets. Neither may be created.
+    await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: ConfigMap
+metadata: {name: ${template}, namespace: ${systemNamespace}}
+data:
+  rules: |
+    - apiGroups: [connectors.alauda.io]
+      resources: ["connectors/proxy/v1/pod/{.object.metadata.namespace}/{.object.metadata.name}"]
+      verbs: ["*"]
+    - apiGroups: [""]
+      resources: [secrets]
+      verbs: [get, list]
+`);
+    const s = await newScene({ roleTemplate: template });
+    const run = await startRun(s, 'promote-run-guard1', 'approved');
+    const c = await waitFor(s.devops, run.request, 'AccessPermissionSync', 'False', 'SyncFailed');
+    const message = `prod-harbor-approval: role template ConfigMap ${systemNamespace}/${template}: scope guard: rules[1]: apiGroups must be exactly ["connectors.alauda.io"], not [""]`;
+    expect(c['AccessPermissionSync']).to.include({ message });
+    expect(c['AccessCheckReady']).to.include({ status: 'True', reason: 'Passed' });
+    expect(c['Ready']).to.include({ status: 'False', reason: 'SyncFailed', message });
+    const snapshot = (await getRequest(s.devops, run.request))?.status?.policies ?? [];
+    expect(snapshot[0]?.permissionSync).to.include({ status: 'False', reason: 'SyncFailed' });
+    expect(await grantObjects(s)).to.deep.equal([]);
+    expect(await canI(s, run.pod)).to.equal('no');
+    expect(await eventReasons(s, run.request)).not.to.include('PermissionGranted');
+
+    // Templates are read at use: once the admin fixes it, the next pass grants.
+    await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: ConfigMap
+metadata: {name: ${template}, namespace: ${systemNamespace}}
+data:
+  rules: |
+    - apiGroups: [connectors.alauda.io]
+      resources: ["connectors/proxy/v1/pod/{.object.metadata.namespace}/{.object.metadata.name}"]
+      verbs: ["*"]
+`);
+    await expectGranted(s, run);
+  });
+
+  it('flags off: FeatureDisabled, RBAC removed; flags back on: evaluated anew', async function () {
+    this.timeout(240_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-flags1', 'approved');
+    const granted = await expectGranted(s, run);
+    try {
+      await setFlags({ [approvalFlag]: 'false' });
+      const off = await waitFor(s.devops, run.request, 'Ready', 'Unknown', 'FeatureDisabled');
+      expect(off['Ready']).to.include({ message: 'feature flags not enabled: enable-connectors-approval' });
+      expect(off['AccessPermissionSync']).to.include({ status: 'True', reason: 'PermissionCleanUp' });
+      // The other conditions are left as they were.
+      for (const t of ['ContextObjectValid', 'ConnectorResolved', 'AccessPolicyMatched', 'AccessCheckReady'])
+        expect(off[t], t).to.deep.equal(granted[t]);
+      expect(await grantObjects(s)).to.deep.equal([]);
+      await expectAccess(s, run.pod, false);
+      expect(await eventReasons(s, run.request)).to.include('PermissionRevoked');
+
+      // A request created while the flags are off gets Ready only; nothing else is evaluated.
+      const late = await startRun(s, 'promote-run-flags2', 'approved');
+      const lateOff = await waitFor(s.devops, late.request, 'Ready', 'Unknown', 'FeatureDisabled');
+      expect(Object.keys(lateOff)).to.deep.equal(['Ready']);
+
+      // Both off: both named, approval first. "True" is not "true".
+      await setFlags({ [proxyFlag]: 'false' });
+      await eventually('both flags named', async () => {
+        const m = (await conditions(s.devops, run.request))['Ready']?.message;
+        return m === 'feature flags not enabled: enable-connectors-approval, enable-connector-proxy-permissions' ? m : undefined;
+      });
+      await setFlags({ [proxyFlag]: 'true', [approvalFlag]: 'True' });
+      await eventually('only the approval flag named', async () => {
+        const m = (await conditions(s.devops, run.request))['Ready']?.message;
+        return m === 'feature flags not enabled: enable-connectors-approval' ? m : undefined;
+      });
+      expect(await grantObjects(s)).to.deep.equal([]);
+
+      await setFlags(bothOn);
+      await expectGranted(s, run);
+      const lateOn = await waitFor(s.devops, late.request, 'Ready', 'True', 'Synced');
+      expect(Object.keys(lateOn).sort()).to.deep.equal(['AccessCheckReady', 'AccessPermissionSync', 'AccessPolicyMatched', 'ConnectorResolved', 'ContextObjectValid', 'Ready']);
+    } finally {
+      await setFlags(bothOn);
+    }
+  });
+
+  it('hand-edited or deleted grant objects are restored while Synced', async function () {
+    this.timeout(120_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-heal1', 'approved');
+    await expectGranted(s, run);
+    await ok(['delete', 'rolebinding', run.grant, '-n', s.devops]);
+    await eventually('the RoleBinding back', async () => ((await kubectl(['get', 'rolebinding', run.grant, '-n', s.devops])).code === 0 ? true : undefined));
+    await ok(['patch', 'role', run.grant, '-n', s.devops, '--type=json', '-p', '[{"op":"replace","path":"/rules/0/verbs","value":["get"]}]']);
+    await eventually('the Role rules restored', async () => {
+      const verbs = await ok(['get', 'role', run.grant, '-n', s.devops, '-o', 'jsonpath={.rules[0].verbs}']);
+      return verbs.trim() === '["*"]' ? true : undefined;
+    });
+    await expectAccess(s, run.pod, true);
+  });
+
+  it('deleting a granted request revokes at once, before the request is gone', async function () {
+    this.timeout(120_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-del1', 'approved');
+    await expectGranted(s, run);
+    // A finalizer holds the request in deletion: the garbage collector cannot act yet, the
+    // controller must (§5.6: deleting any request makes the controller delete its RBAC at once).
+    await ok(['patch', 'accessrequest', run.request, '-n', s.devops, '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.example.com/hold"]}}']);
+    await ok(['delete', 'accessrequest', run.request, '-n', s.devops, '--wait=false']);
+    await eventually('the grant removed', async () => ((await grantObjects(s, run)).length === 0 ? true : undefined), { timeoutMs: 20_000 });
+    await expectAccess(s, run.pod, false);
+    expect((await getRequest(s.devops, run.request)) !== undefined, 'the request is still there').to.equal(true);
+    expect(await eventReasons(s, run.request)).to.include('PermissionRevoked');
+    await ok(['patch', 'accessrequest', run.request, '-n', s.devops, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    await eventually('the request gone', async () => ((await getRequest(s.devops, run.request)) === undefined ? true : undefined));
+
+    // Deleted outright, then created again under the same name (the helper's next mount attempt):
+    // the new request is granted afresh.
+    const again = await startRun(s, 'promote-run-del2', 'approved');
+    await expectGranted(s, again);
+    await ok(['delete', 'accessrequest', again.request, '-n', s.devops]);
+    await eventually('the grant removed', async () => ((await grantObjects(s, again)).length === 0 ? true : undefined), { timeoutMs: 20_000 });
+    await expectAccess(s, again.pod, false);
+    await createRequest(s, again.pod, again.uid);
+    await expectGranted(s, again);
+  });
+
+  it('Pod deleted while waiting: terminal NotFound, nothing granted', async function () {
+    this.timeout(120_000);
+    const s = await newScene();
+    const run = await startRun(s, 'promote-run-gone1', 'pending');
+    await waitFor(s.devops, run.request, 'Ready', 'Unknown', 'Pending');
+    await ok(['delete', 'pod', run.pod, '-n', s.cicd]);
+    const c = await waitFor(s.devops, run.request, 'ContextObjectValid', 'False', 'NotFound');
+    const message = `Pod ${s.cicd}/${run.pod} not found`;
+    expect(c['ContextObjectValid']).to.include({ message });
+    expect(c['Ready']).to.include({ status: 'False', reason: 'NotFound', message });
+    expect(c['ConnectorResolved']).to.include({ status: 'True', reason: 'Resolved' });
+    expect(c['AccessPolicyMatched']).to.include({ status: 'True', reason: 'Matched' });
+    expect(c['AccessCheckReady']).to.include({ status: 'Unknown', reason: 'Pending' });
+    expect(c['AccessPermissionSync']).to.include({ status: 'Unknown', reason: 'Pending' });
+
+    // Terminal: neither an approval nor a new Pod of the same name (another uid) revives it.
+    await setTaskState(s, run, 'approved');
+    await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: ${run.pod}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: promote-run-gone1}}
+spec:
+  serviceAccountName: builder
+  containers: [{name: step, image: registry.example.com/push:1}]
+`);
+    const later = await settled(s.devops, run.request);
+    expect(later['ContextObjectValid']).to.deep.equal(c['ContextObjectValid']);
+    expect(later['Ready']).to.deep.equal(c['Ready']);
+    expect(later['AccessCheckReady']).to.include({ status: 'Unknown', reason: 'Pending' });
+    expect(await grantObjects(s)).to.deep.equal([]);
   });
 });
