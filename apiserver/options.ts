@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import type { Result } from '../storage/interface.js';
 import { operationsFlagSpec, operationsUsage, parseOperationsFlags, type OperationsFlags } from './operations-options.js';
 import { controllerFlagSpec, controllerUsage, parseControllerFlags, type ControllerFlags } from './controller/options.js';
+import { parseWatchCacheFlags, watchCacheFlagSpec, watchCacheUsage, type WatchCacheFlags } from './watch-cache-options.js';
 
-export interface ServerOptions extends OperationsFlags, ControllerFlags {
+export interface ServerOptions extends OperationsFlags, ControllerFlags, WatchCacheFlags {
   readonly etcdServers: readonly string[];
   readonly etcdPrefix: string;
   readonly etcdCAFile: string | undefined;
@@ -39,7 +40,7 @@ export const usage = `Usage: connectors-access-apiserver [flags]
                                  (the in-cluster ServiceAccount when unset); ignored with --standalone
   --workers=1                    server processes sharing the port, to use more than one core
   --standalone                   development mode: loopback only, every request is an administrator
-${operationsUsage}${controllerUsage}`;
+${watchCacheUsage}${operationsUsage}${controllerUsage}`;
 
 const isLoopback = (addr: string): boolean =>
   addr === 'localhost' || addr === '::1' || (isIP(addr) === 4 && addr.startsWith('127.'));
@@ -67,6 +68,7 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
         workers: { type: 'string', default: '1' },
         ...operationsFlagSpec,
         ...controllerFlagSpec,
+        ...watchCacheFlagSpec,
       },
     }));
   } catch (e) {
@@ -91,6 +93,8 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
   if (!operations.ok) return operations;
   const controller = parseControllerFlags(values);
   if (!controller.ok) return controller;
+  const watchCache = parseWatchCacheFlags(values);
+  if (!watchCache.ok) return watchCache;
   if (!standalone && values['tls-cert-file'] === undefined) {
     return { ok: false, error: 'a serving certificate (--tls-cert-file, --tls-private-key-file) is required outside --standalone' };
   }
@@ -112,6 +116,7 @@ export function parseServerOptions(argv: readonly string[]): Result<ServerOption
       workers,
       ...operations.value,
       ...controller.value,
+      ...watchCache.value,
     },
   };
 }

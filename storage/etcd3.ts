@@ -18,6 +18,7 @@ import type {
   IWatchRequest,
   IWatchResponse,
 } from 'etcd3';
+import { decodeContinue, encodeContinue } from './continue.js';
 import { err, ok } from './interface.js';
 import type {
   ListOptions,
@@ -28,8 +29,10 @@ import type {
   StorageError,
   StoredObject,
   UpdateDecision,
+  ReadOptions,
   UpdateResult,
   WatchEvent,
+  WatchOptions,
 } from './interface.js';
 
 export interface EtcdStorageOptions {
@@ -44,7 +47,6 @@ export interface EtcdStorageOptions {
   readonly watchBackoffMs?: { readonly initial: number; readonly max: number };
 }
 
-const continueVersion = 'meta.k8s.io/v1';
 // Watch responses buffered for a slow consumer before the gRPC stream is paused.
 const highWater = 1024;
 const lowWater = 256;
@@ -67,6 +69,26 @@ const passThroughPolicy: FaultPolicy = {
   onFailure: () => ({ dispose: () => undefined }),
   execute: async (fn) => fn({ signal: new AbortController().signal }),
 };
+
+/**
+ * With several endpoints, etcd3 sends each call to a member picked at random: one member down would
+ * fail a share of all calls. A call refused before it reached its member (grpc-js: "No connection
+ * established", connection refused) is safe to send again, writes included, so it goes to the next
+ * member; any other failure may have been applied and still goes to the caller.
+ */
+const nextMemberPolicy = (members: number): FaultPolicy => ({
+  ...passThroughPolicy,
+  execute: async (fn) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn({ signal: new AbortController().signal });
+      } catch (e) {
+        const neverSent = e instanceof Error && /No connection established|ECONNREFUSED/.test(e.message);
+        if (attempt >= members || !neverSent) throw e;
+      }
+    }
+  },
+});
 
 export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
   const client = new Etcd3(clientOptions(opts));
@@ -134,12 +156,17 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
       return ok(parseValue<T>(value, key, res.value.header.revision));
     },
 
-    async get<T extends StoredObject>(key: string): Promise<Result<T, StorageError>> {
-      const res = await readKey(key);
-      if (!res.ok) return res;
-      return res.value === undefined
-        ? err({ kind: 'KeyNotFound', key })
-        : ok(decodeKv<T>(res.value));
+    async get<T extends StoredObject>(key: string, opts?: ReadOptions): Promise<Result<T, StorageError>> {
+      const res = await range({ key: bytes(key) });
+      if (!res.ok) return err(unavailable(res.error));
+      // A latest read satisfies every not-older-than bound etcd has reached (the header's revision).
+      const min = notOlderThan(opts?.minRevision);
+      const current = BigInt(res.value.header.revision);
+      if (min !== undefined && min > current) {
+        return err({ kind: 'TooLargeResourceVersion', requested: min.toString(), current: current.toString() });
+      }
+      const kv = res.value.kvs[0];
+      return kv === undefined ? err({ kind: 'KeyNotFound', key }) : ok(decodeKv<T>(kv));
     },
 
     async list<T extends StoredObject>(
@@ -171,8 +198,10 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
         revision = exact;
       }
 
+      const min = fromToken || revision !== 0n ? undefined : notOlderThan(opts.minRevision);
       const end = prefixEnd(prefix);
       const items: T[] = [];
+      const keys: string[] | undefined = opts.withKeys === true ? [] : undefined;
       let lastKey: Buffer | undefined;
       let hasMore = false;
       let remaining = 0;
@@ -206,7 +235,12 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
           }
         }
         const page = res.value;
-        if (revision === 0n) revision = BigInt(page.header.revision);
+        if (revision === 0n) {
+          revision = BigInt(page.header.revision);
+          if (min !== undefined && min > revision) {
+            return err({ kind: 'TooLargeResourceVersion', requested: min.toString(), current: revision.toString() });
+          }
+        }
         hasMore = page.more;
         let consumed = 0;
         for (const kv of page.kvs) {
@@ -217,7 +251,10 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
           consumed++;
           lastKey = kv.key;
           const obj = decodeKv<T>(kv);
-          if (predicate === undefined || predicate(obj)) items.push(obj);
+          if (predicate === undefined || predicate(obj)) {
+            items.push(obj);
+            keys?.push(kv.key.toString('utf8'));
+          }
         }
         remaining = Number(page.count) - consumed;
         if (!hasMore || lastKey === undefined) break;
@@ -232,15 +269,16 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
       }
 
       const resourceVersion = revision.toString();
-      if (!hasMore || lastKey === undefined) return ok({ items, resourceVersion });
+      const withKeys = keys === undefined ? {} : { keys };
+      if (!hasMore || lastKey === undefined) return ok({ items, resourceVersion, ...withKeys });
       const next = encodeContinue(
         revision,
         `${lastKey.toString('utf8').slice(prefix.length)}\u0000`,
       );
       return ok(
         predicate === undefined
-          ? { items, resourceVersion, continue: next, remainingItemCount: remaining }
-          : { items, resourceVersion, continue: next },
+          ? { items, resourceVersion, continue: next, remainingItemCount: remaining, ...withKeys }
+          : { items, resourceVersion, continue: next, ...withKeys },
       );
     },
 
@@ -333,7 +371,7 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
       prefix: string,
       fromRevision: string,
       signal: AbortSignal,
-      opts?: { progressNotify?: boolean },
+      opts?: WatchOptions,
     ): AsyncIterable<WatchEvent<T>> {
       if (!prefix.endsWith('/')) throw new Error(`watch prefix must end in '/': ${prefix}`);
       let start: Promise<Result<bigint, StorageError>>;
@@ -352,6 +390,8 @@ export function createEtcdStorage(opts: EtcdStorageOptions): Storage {
         start,
         signals: [signal, closing.signal],
         progressNotify: opts?.progressNotify === true,
+        ...(opts?.progressRequests === undefined ? {} : { progressRequests: opts.progressRequests }),
+        withKeys: opts?.withKeys === true,
         backoff,
       });
     },
@@ -398,7 +438,7 @@ function clientOptions(opts: EtcdStorageOptions): IOptions {
       'grpc.max_reconnect_backoff_ms': 2_000,
     },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-    faultHandling: { host: () => passThroughPolicy, global: passThroughPolicy },
+    faultHandling: { host: () => passThroughPolicy, global: opts.endpoints.length > 1 ? nextMemberPolicy(opts.endpoints.length) : passThroughPolicy },
   };
   const tls = opts.tls;
   if (
@@ -483,58 +523,12 @@ function parseRevision(s: string): bigint | undefined {
   return /^[0-9]{1,19}$/.test(s) ? BigInt(s) : undefined;
 }
 
-// ---- continue tokens -------------------------------------------------------------------------
-
-/** kube-apiserver's format: base64url (no padding) of {"v","rv","start"}, start relative to the prefix. */
-function encodeContinue(revision: bigint, start: string): string {
-  return Buffer.from(
-    JSON.stringify({ v: continueVersion, rv: Number(revision), start }),
-    'utf8',
-  ).toString('base64url');
-}
-
-function decodeContinue(
-  token: string,
-): Result<{ readonly revision: bigint; readonly start: string }, StorageError> {
-  const invalid = (why: string): Result<never, StorageError> =>
-    err({ kind: 'InvalidContinue', message: `continue key is not valid: ${why}` });
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) return invalid('not base64url');
-  const raw = Buffer.from(token, 'base64url');
-  if (raw.toString('base64url') !== token) return invalid('not base64url');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return invalid('not JSON');
-  }
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    !('v' in parsed) ||
-    parsed.v !== continueVersion
-  ) {
-    return invalid('unknown version');
-  }
-  if (
-    !('rv' in parsed) ||
-    typeof parsed.rv !== 'number' ||
-    !Number.isSafeInteger(parsed.rv) ||
-    parsed.rv <= 0
-  ) {
-    return invalid('bad resource version');
-  }
-  if (!('start' in parsed) || typeof parsed.start !== 'string' || parsed.start === '')
-    return invalid('empty start key');
-  const start = parsed.start;
-  // Like kube-apiserver's path.Clean check: the key must not climb out of the listed prefix.
-  if (
-    start.startsWith('/') ||
-    start.includes('//') ||
-    start.split('/').some((s) => s === '.' || s === '..')
-  ) {
-    return invalid(start);
-  }
-  return { ok: true, value: { revision: BigInt(parsed.rv), start } };
+/** The bound of a ReadOptions.minRevision; undefined for a consistent or an any-state read. */
+function notOlderThan(minRevision: string | undefined): bigint | undefined {
+  if (minRevision === undefined || minRevision === '' || minRevision === '0') return undefined;
+  const parsed = parseRevision(minRevision);
+  if (parsed === undefined) throw new Error(`minRevision is not a decimal revision: ${minRevision}`);
+  return parsed;
 }
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -575,6 +569,8 @@ interface WatchContext {
   /** The caller's signal and the storage's close signal: either ends the watch. */
   readonly signals: readonly AbortSignal[];
   readonly progressNotify: boolean;
+  readonly progressRequests?: EventTarget;
+  readonly withKeys: boolean;
   readonly backoff: { readonly initial: number; readonly max: number };
 }
 
@@ -613,75 +609,95 @@ async function* resumingWatch<T extends StoredObject>(
   }
   let last = start.value;
   let delay = ctx.backoff.initial;
-  while (!signal.aborted) {
-    const stream = openWatchStream(
-      ctx.client,
-      {
-        key: bytes(ctx.prefix),
-        range_end: prefixEnd(ctx.prefix),
-        start_revision: (last + 1n).toString(),
-        prev_kv: true,
-        progress_notify: ctx.progressNotify,
-      },
-      signal,
-    );
-    try {
-      for (;;) {
-        const item = await stream.next();
-        if (item.kind === 'closed') return;
-        if (item.kind === 'broken') break;
-        const res = item.response;
-        if (BigInt(res.compact_revision || '0') > 0n) {
-          yield {
-            type: 'ERROR',
-            error: { kind: 'Compacted', resourceVersion: last.toString(), source: 'watch' },
-          };
-          return;
-        }
-        if (res.canceled) {
-          yield {
-            type: 'ERROR',
-            error: {
-              kind: 'Unavailable',
-              message: `etcd canceled the watch: ${res.cancel_reason}`,
-            },
-          };
-          return;
-        }
-        if (res.created) {
-          delay = ctx.backoff.initial;
-          continue;
-        }
-        if (res.events.length === 0) {
-          // A progress notification: etcd says every event up to header.revision was sent. It does
-          // not move `last`: etcd before 3.4.24/3.5.8 could send one ahead of pending events, and
-          // treating those as replays would lose them.
-          const progress = BigInt(res.header.revision);
-          if (ctx.progressNotify && progress >= last) {
-            yield { type: 'PROGRESS', resourceVersion: progress.toString() };
+  let current: WatchStream | undefined;
+  const onProgressRequest = (): void => current?.requestProgress();
+  ctx.progressRequests?.addEventListener('request', onProgressRequest);
+  try {
+    yield* watchLoop();
+  } finally {
+    ctx.progressRequests?.removeEventListener('request', onProgressRequest);
+  }
+
+  async function* watchLoop(): AsyncGenerator<WatchEvent<T>, void, undefined> {
+    while (!signal.aborted) {
+      const stream = openWatchStream(
+        ctx.client,
+        {
+          key: bytes(ctx.prefix),
+          range_end: prefixEnd(ctx.prefix),
+          start_revision: (last + 1n).toString(),
+          prev_kv: true,
+          progress_notify: ctx.progressNotify,
+        },
+        signal,
+      );
+      current = stream;
+      try {
+        for (;;) {
+          const item = await stream.next();
+          if (item.kind === 'closed') return;
+          if (item.kind === 'broken') break;
+          const res = item.response;
+          if (BigInt(res.compact_revision || '0') > 0n) {
+            yield {
+              type: 'ERROR',
+              error: { kind: 'Compacted', resourceVersion: last.toString(), source: 'watch' },
+            };
+            return;
           }
-          continue;
+          if (res.canceled) {
+            yield {
+              type: 'ERROR',
+              error: {
+                kind: 'Unavailable',
+                message: `etcd canceled the watch: ${res.cancel_reason}`,
+              },
+            };
+            return;
+          }
+          if (res.created) {
+            delay = ctx.backoff.initial;
+            continue;
+          }
+          if (res.events.length === 0) {
+            // A progress notification: etcd says every event up to header.revision was sent. It does
+            // not move `last`: etcd before 3.4.24/3.5.8 could send one ahead of pending events, and
+            // treating those as replays would lose them.
+            const progress = BigInt(res.header.revision);
+            if (ctx.progressNotify && progress >= last) {
+              yield { type: 'PROGRESS', resourceVersion: progress.toString() };
+            }
+            continue;
+          }
+          let newest = last;
+          for (const ev of res.events) {
+            const revision = BigInt(ev.kv.mod_revision);
+            if (revision <= last) continue;
+            if (revision > newest) newest = revision;
+            const event = toWatchEvent<T>(ev, ctx.withKeys);
+            yield event;
+            if (event.type === 'ERROR' || signal.aborted) return;
+          }
+          last = newest;
         }
-        let newest = last;
-        for (const ev of res.events) {
-          const revision = BigInt(ev.kv.mod_revision);
-          if (revision <= last) continue;
-          if (revision > newest) newest = revision;
-          const event = toWatchEvent<T>(ev);
-          yield event;
-          if (event.type === 'ERROR' || signal.aborted) return;
-        }
-        last = newest;
+      } finally {
+        current = undefined;
+        stream.close();
       }
-    } finally {
-      stream.close();
+      if (!(await sleep(delay * (0.5 + Math.random() / 2), signal))) return;
+      delay = Math.min(delay * 2, ctx.backoff.max);
     }
-    if (!(await sleep(delay * (0.5 + Math.random() / 2), signal))) return;
-    delay = Math.min(delay * 2, ctx.backoff.max);
   }
 }
 
-function toWatchEvent<T extends StoredObject>(ev: IEvent): WatchEvent<T> {
+function toWatchEvent<T extends StoredObject>(ev: IEvent, withKey: boolean): WatchEvent<T> {
+  const event = eventOf<T>(ev);
+  return withKey && event.type !== 'ERROR' && event.type !== 'PROGRESS'
+    ? { ...event, key: ev.kv.key.toString('utf8') }
+    : event;
+}
+
+function eventOf<T extends StoredObject>(ev: IEvent): WatchEvent<T> {
   if (ev.type === 'Delete') {
     const prev: IKeyValue | null | undefined = ev.prev_kv;
     if (prev === null || prev === undefined) {
@@ -715,6 +731,8 @@ type StreamItem =
 
 interface WatchStream {
   next(): Promise<StreamItem>;
+  /** Asks etcd for a progress notification (dropped until the watch is created). */
+  requestProgress(): void;
   close(): void;
 }
 
@@ -739,6 +757,7 @@ function openWatchStream(
   let wake: (() => void) | undefined;
   let ended = false;
   let paused = false;
+  let created = false;
   let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
 
   const stop = (): void => {
@@ -769,7 +788,10 @@ function openWatchStream(
         return;
       }
       stream = s;
-      s.on('data', (response) => push({ kind: 'response', response }));
+      s.on('data', (response) => {
+        if (response.created) created = true;
+        push({ kind: 'response', response });
+      });
       s.on('error', (e) => push({ kind: 'broken', reason: e.message }));
       s.on('end', () => push({ kind: 'broken', reason: 'etcd ended the watch stream' }));
       s.write({ create_request: request });
@@ -792,6 +814,10 @@ function openWatchStream(
           wake = resolve;
         });
       }
+    },
+    requestProgress(): void {
+      // Before `created` etcd could answer for a stream with no watcher yet: a false progress.
+      if (!ended && created) stream?.write({ progress_request: {} });
     },
     close(): void {
       if (!ended) stop();

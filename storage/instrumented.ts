@@ -31,7 +31,7 @@ export function instrumentStorage(inner: Storage, observer: StorageObserver): St
   };
   return {
     create: (key, obj) => timed('create', key, () => inner.create(key, obj)),
-    get: (key) => timed('get', key, () => inner.get(key)),
+    get: (key, opts) => timed('get', key, () => inner.get(key, opts)),
     list: (prefix, opts) => timed('list', prefix, () => inner.list(prefix, opts)),
     guaranteedUpdate: (key, tryUpdate) => timed('update', key, () => inner.guaranteedUpdate(key, tryUpdate)),
     delete: (key, preconditions, check) => timed('delete', key, () => inner.delete(key, preconditions, check)),

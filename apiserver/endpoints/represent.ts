@@ -6,6 +6,7 @@ import type { Response } from 'express';
 import { stringify } from 'yaml';
 import type { KubeObject, ListMeta } from '../api/meta.js';
 import type { ApiWatchEvent } from '../registry/store/index.js';
+import { serializedItems } from '../registry/store/read.js';
 import type { IncludeObject, Representation } from './negotiate.js';
 import { writeJSON } from './responses.js';
 import { partialObjectMetadata, partialObjectMetadataList, table, type Columns } from './transform.js';
@@ -39,6 +40,8 @@ export function writeObject(res: Response, code: number, rc: RenderContext, obj:
 }
 
 export interface ListBody {
+  readonly kind?: string;
+  readonly apiVersion?: string;
   readonly metadata: ListMeta;
   readonly items: readonly KubeObject[];
 }
@@ -46,7 +49,17 @@ export interface ListBody {
 export function writeList(res: Response, rc: RenderContext, list: ListBody): void {
   const rep = rc.representation;
   switch (rep.kind) {
-    case 'json':
+    case 'json': {
+      // A list from the watch cache: its items are JSON already, so the body is concatenation.
+      const raw = serializedItems(list);
+      if (raw === undefined) return write(res, 200, rc, list, []);
+      const head = JSON.stringify({ kind: list.kind, apiVersion: list.apiVersion, metadata: list.metadata });
+      res.status(200);
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.end(`${head.slice(0, -1)},"items":[${raw.map((s) => s.json).join(',')}]}`);
+      return;
+    }
     case 'yaml':
       return write(res, 200, rc, list, []);
     case 'table':

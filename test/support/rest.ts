@@ -5,12 +5,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { isCachedStorage } from '../../storage/cacher.js';
 import { createEtcdStorage } from '../../storage/etcd3.js';
 import type { Storage } from '../../storage/interface.js';
 import { allowAll, standaloneAuthenticator } from '../../apiserver/auth/types.js';
 import { group, version } from '../../apiserver/apis/connectors/v1alpha1/types.js';
-import { createStores } from '../../apiserver/registry/resources.js';
+import { createStores, withWatchCache } from '../../apiserver/registry/resources.js';
 import { createApp } from '../../apiserver/server.js';
+import type { KubeObject } from '../../apiserver/api/meta.js';
+import type { VirtualResource } from '../../apiserver/endpoints/virtual.js';
+import type { Store } from '../../apiserver/registry/store/index.js';
 import { useEtcd } from './etcd.js';
 
 export const gvPath = `/apis/${group}/${version}`;
@@ -39,15 +43,23 @@ export interface RestServer {
   request(method: string, path: string, opts?: RequestOptions): Promise<Reply>;
 }
 
-export function useRestServer(opts: { bookmarkIntervalMs?: number } = {}): RestServer {
+export interface RestServerOptions {
+  readonly bookmarkIntervalMs?: number;
+  /** Store-less resources (AccessReview), built over the stores; none by default. */
+  readonly virtualResources?: (stores: readonly Store<KubeObject>[]) => readonly VirtualResource[];
+}
+
+export function useRestServer(opts: RestServerOptions = {}): RestServer {
   const etcd = useEtcd();
   let server: Server | undefined;
   let storage: Storage | undefined;
   let base = '';
   const prefix = `/test-${randomUUID()}`;
   before(async () => {
-    storage = createEtcdStorage({ endpoints: [etcd.endpoint()] });
+    // Through the watch cache, as the server runs by default; WATCH_CACHE=false tests etcd alone.
+    storage = withWatchCache(createEtcdStorage({ endpoints: [etcd.endpoint()] }), prefix, { watchCache: process.env['WATCH_CACHE'] !== 'false' });
     const s = storage;
+    if (isCachedStorage(s)) await s.ready();
     const stores = createStores(s, prefix);
     const app = createApp({
       group,
@@ -57,6 +69,7 @@ export function useRestServer(opts: { bookmarkIntervalMs?: number } = {}): RestS
       authorizer: allowAll,
       storageReady: async () => (await s.currentRevision()).ok,
       ...(opts.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: opts.bookmarkIntervalMs }),
+      ...(opts.virtualResources === undefined ? {} : { virtualResources: opts.virtualResources(stores) }),
       log: () => undefined,
     });
     server = createServer(app);
