@@ -71,6 +71,17 @@ export async function watch<T extends KubeObject>(
     const current = await c.storage.currentRevision();
     if (!current.ok) return { ok: false, error: c.toStatus(current.error, '') };
     from = current.value;
+  } else if (/^\d+$/.test(from)) {
+    // A revision our etcd never reached cannot come from this server: a client that listed another
+    // storage (the Connector CRDs before migration, another cluster). kube-apiserver answers
+    // "Too large resource version" after a wait, but client-go and client-node relist only on 410,
+    // and the Node informer stops on anything else: answer 410 so every informer relists here.
+    const current = await c.storage.currentRevision();
+    if (!current.ok) return { ok: false, error: c.toStatus(current.error, '') };
+    if (BigInt(from) > BigInt(current.value)) {
+      const gone: ApiWatchEvent<T> = { type: 'ERROR', object: c.toStatus({ kind: 'Compacted', resourceVersion: from, source: 'watch' }, '') };
+      return { ok: true, value: { events: (async function* () { yield gone; })(), startResourceVersion: from } };
+    }
   }
 
   const matches = selectionPredicate(opts.labelSelector, opts.fieldSelector) ?? ((_: StoredObject) => true);

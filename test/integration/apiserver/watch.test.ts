@@ -131,6 +131,16 @@ describe('REST watch', () => {
     expect(events[0]?.object).to.include({ kind: 'Status', code: 410, reason: 'Expired' });
   });
 
+  it('answers a watch from a revision etcd never reached with an ERROR 410 event, so informers relist', async () => {
+    const rev = await api.storage().currentRevision();
+    if (!rev.ok) throw new Error('no revision');
+    const future = (BigInt(rev.value) + 1_000_000n).toString();
+    const { events, status } = await collect(`${api.url()}${aps('future')}?watch=true&resourceVersion=${future}`, (e) => e.length >= 1);
+    expect(status).to.equal(200);
+    expect(events[0]?.type).to.equal('ERROR');
+    expect(events[0]?.object).to.include({ kind: 'Status', code: 410, reason: 'Expired' });
+  });
+
   it('watches a single object by name', async () => {
     const rv = await mk('one', undefined, 'single');
     await mk('two', undefined, 'single');
