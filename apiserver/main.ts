@@ -17,7 +17,8 @@ import { createTokenReviewAuthenticator, tokenReviewClient } from './auth/tokenr
 import { allowAll, standaloneAuthenticator, type Authenticator, type Authorizer } from './auth/types.js';
 import { group, version } from './apis/connectors/v1alpha1/types.js';
 import { parseServerOptions, usage, type ServerOptions } from './options.js';
-import { createStores } from './registry/resources.js';
+import { createStores, withWatchCache } from './registry/resources.js';
+import { accessReviews } from './registry/accessreview/index.js';
 import { ensureSelfSignedCert } from './self-signed.js';
 import { createApp } from './server.js';
 import { runWorkers } from './workers.js';
@@ -35,13 +36,13 @@ async function run(opts: ServerOptions): Promise<void> {
   const cert = readOpt(opts.etcdCertFile);
   const key = readOpt(opts.etcdKeyFile);
   const ops = createOperations({ ...opts, processMetrics: true });
-  const storage = instrumentStorage(
+  const storage = withWatchCache(instrumentStorage(
     createEtcdStorage({
       endpoints: [...opts.etcdServers],
       ...(ca === undefined && cert === undefined ? {} : { tls: { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) } }),
     }),
     storageObserver(ops.metrics.storage, opts.etcdPrefix),
-  );
+  ), opts.etcdPrefix, opts);
   const stores = createStores(storage, opts.etcdPrefix);
   const kc = opts.standalone ? undefined : loadKubeConfig(opts);
   const auth = kc === undefined ? standaloneAuth() : await delegatedAuth(kc);
@@ -54,10 +55,12 @@ async function run(opts: ServerOptions): Promise<void> {
     opts.tlsCertFile !== undefined && opts.tlsPrivateKeyFile !== undefined
       ? { certFile: opts.tlsCertFile, keyFile: opts.tlsPrivateKeyFile }
       : await ensureSelfSignedCert(opts.certDir, ['localhost', '127.0.0.1', '::1']);
+  const reviews = accessReviews({ kubeConfig: kc, stores, authorizer: auth.authorizer, flags: opts });
   const app = createApp({
     group,
     version,
     stores,
+    virtualResources: [reviews.endpoint],
     authenticator: auth.authenticator,
     authorizer: auth.authorizer,
     rejectAnonymous: !opts.standalone,
@@ -89,7 +92,7 @@ async function run(opts: ServerOptions): Promise<void> {
     shutdownDelayMs: opts.shutdownDelayMs,
     close: async () => {
       await controller?.stop();
-      return Promise.allSettled([auth.stop(), storage.close()]);
+      return Promise.allSettled([auth.stop(), storage.close(), reviews.close()]);
     },
     exit: (code) => process.exit(code),
   });

@@ -20,12 +20,15 @@ import { serveResource } from './endpoints/resource.js';
 import { writeJSON, writeStatus } from './endpoints/responses.js';
 import { operationsEndpoints } from './endpoints/operations.js';
 import { setRequestUser } from './filters/observe.js';
+import type { VirtualResource } from './endpoints/virtual.js';
 import { createOperations, type Operations } from './operations.js';
 
 export interface AppOptions {
   readonly group: string;
   readonly version: string;
   readonly stores: readonly Store<KubeObject>[];
+  /** Resources without a store (AccessReview): in discovery and OpenAPI, served by their own handler. */
+  readonly virtualResources?: readonly VirtualResource[];
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
   /** Delegated mode: a request nobody vouches for gets 401 (health paths are served before this). */
@@ -47,7 +50,11 @@ export function createApp(opts: AppOptions): express.Express {
   app.disable('etag');
   const gv = `${opts.group}/${opts.version}`;
   const stores = new Map(opts.stores.map((s) => [s.context.resource.plural, s]));
-  const resources = opts.stores.map((s) => s.context.resource);
+  const virtual = new Map((opts.virtualResources ?? []).map((v) => [v.resource.plural, v]));
+  // Discovery order is alphabetical by plural, stored and virtual alike.
+  const resources = [...opts.stores.map((s) => s.context.resource), ...[...virtual.values()].map((v) => v.resource)].sort((a, b) =>
+    a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0,
+  );
   const now = opts.now ?? (() => new Date());
   // Discovery never changes while the process runs: serialise and hash it once.
   const discoveryDoc = (v: 'v2' | 'v2beta1'): { body: string; etag: string } => {
@@ -100,7 +107,10 @@ export function createApp(opts: AppOptions): express.Express {
       if (path === `/apis/${gv}`) return writeJSON(res, 200, apiResourceList(gv, resources));
       return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
     }
-    const store = info.group === opts.group && info.version === opts.version ? stores.get(info.resource) : undefined;
+    const ours = info.group === opts.group && info.version === opts.version;
+    const handler = ours ? virtual.get(info.resource) : undefined;
+    if (handler !== undefined) return handler.serve(req, res, info, { namespace: info.namespace, user, now }, url.searchParams);
+    const store = ours ? stores.get(info.resource) : undefined;
     if (store === undefined) return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
     if (opts.namespaceLookup !== undefined && info.verb === 'create' && info.namespace !== undefined && store.context.resource.namespaced) {
       const refused = await admitCreate(opts.namespaceLookup, { group: info.group, resource: info.resource }, '', info.namespace);

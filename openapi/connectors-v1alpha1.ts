@@ -76,8 +76,19 @@ const checkRule = obj(
     ref: configMapRef('a check template (key "spec", a YAML CheckRuleSpec)'),
     spec: checkRuleSpec,
     params: list(
-      'Parameters of the check (approver constraints).',
-      obj('A named parameter.', { name: str('Parameter name.'), value: { description: 'Parameter value.', 'x-kubernetes-preserve-unknown-fields': true } }, { required: ['name'] }),
+      'Approver constraints of the check, keyed by name: "approvers" and "numberOfApprovalsRequired". Only answers in the check object\'s status.approversResponse count (never its spec.approvers); an answer from anyone not listed fails the check with ApproverMismatch.',
+      obj(
+        'A named parameter of the check.',
+        {
+          name: str('"approvers" or "numberOfApprovalsRequired"; each at most once.'),
+          value: {
+            description:
+              'For "approvers": a non-empty list of user names, groups written "group:<name>", without repeats. For "numberOfApprovalsRequired" (needs "approvers"): a string holding a whole number of at least 1, default "1": how many distinct listed identities must approve.',
+            'x-kubernetes-preserve-unknown-fields': true,
+          },
+        },
+        { required: ['name'] },
+      ),
       'map',
       ['name'],
     ),
@@ -103,7 +114,9 @@ export const accessPolicySpec = obj('AccessPolicySpec is the reusable rule: whic
     spec: obj('The checks and the permission they grant.', {
       checks: list('Checks that must all pass.', checkRule, 'map', ['name']),
       roleTemplate: roleTemplate('the approval grant (rendered against the Pod)'),
-      maxDuration: str('Optional upper bound on how long a grant lasts after approval, as a duration such as 1h30m.'),
+      maxDuration: str(
+        'Optional time limit of a grant, a positive duration in the syntax of metav1.Duration (Go time.ParseDuration: 90s, 30m, 1h30m). The grant ends at approval time + maxDuration (status.grantExpiresAt of the AccessRequest), or earlier when the Pod ends or the Connector goes away; the smallest value among the matched policies applies.',
+      ),
     }),
   }),
 });
@@ -128,10 +141,24 @@ export const accessPolicySchema = kindSchema(
 
 // ---------- AccessRequest ----------
 
+const connectorRef = (where: string): Schema =>
+  obj(`The Connector, in the namespace of the ${where}.`, { name: str('Name of the Connector.') }, { required: ['name'], atomic: true });
+
+const subject = obj(
+  'Who uses the Connector: a ServiceAccount (with namespace), a User or a Group.',
+  {
+    kind: str('ServiceAccount, User or Group.'),
+    name: str('Name of the subject.'),
+    namespace: str('Namespace of a ServiceAccount subject; empty for User and Group.'),
+    apiGroup: str('"" for ServiceAccount; rbac.authorization.k8s.io for User and Group (defaulted).'),
+  },
+  { required: ['kind', 'name'], atomic: true },
+);
+
 const accessRequestSpec = obj(
   'AccessRequestSpec binds one subject, one Connector and one Pod. Immutable.',
   {
-    connectorRef: obj('The Connector, in the namespace of the request.', { name: str('Name of the Connector.') }, { required: ['name'], atomic: true }),
+    connectorRef: connectorRef('request'),
     context: obj(
       'The context the access is requested for.',
       {
@@ -142,16 +169,7 @@ const accessRequestSpec = obj(
       },
       { required: ['objectRef'] },
     ),
-    subject: obj(
-      'Who uses the Connector: a ServiceAccount (with namespace), a User or a Group.',
-      {
-        kind: str('ServiceAccount, User or Group.'),
-        name: str('Name of the subject.'),
-        namespace: str('Namespace of a ServiceAccount subject; empty for User and Group.'),
-        apiGroup: str('"" for ServiceAccount; rbac.authorization.k8s.io for User and Group (defaulted).'),
-      },
-      { required: ['kind', 'name'], atomic: true },
-    ),
+    subject,
   },
   { required: ['connectorRef', 'context', 'subject'] },
 );
@@ -160,7 +178,7 @@ const matchedCheck = obj('One check object found by a check rule, with its verdi
   name: str('The check rule that found the object.'),
   ref: objectReference('The check object (no resourceVersion).'),
   condition: { ...condition, description: 'The verdict of the check object (type Ready).' },
-  approvedBy: list('Identities whose approvals counted.', str(''), 'atomic'),
+  approvedBy: list('The distinct listed approvers (user names) whose answer is approved, sorted; set only for rules with approver constraints.', str(''), 'atomic'),
 });
 
 const policySnapshot = obj(
@@ -179,13 +197,127 @@ const accessRequestStatus = obj('AccessRequestStatus is computed by the server.'
   annotations: stringMap('Free-form annotations; never written by the server.'),
   conditions,
   policies: list('One entry per matched AccessPolicy, sorted by name.', policySnapshot, 'map', ['name']),
-  grantExpiresAt: str('When the grant ends (RFC 3339), if the policy sets maxDuration.', { format: 'date-time' }),
+  grantExpiresAt: str(
+    'When the grant ends (RFC 3339): the time checks first passed plus the smallest maxDuration of the matched policies. Written once and never moved, so restarts cannot extend a grant.',
+    { format: 'date-time' },
+  ),
 });
 
 export const accessRequestSchema = kindSchema(
   "AccessRequest is one subject's attempt to use one Connector from one Pod; its status holds the verdict.",
   accessRequestSpec,
   accessRequestStatus,
+  true,
+);
+
+// ---------- AccessReview (§11.3): create-only, never stored ----------
+
+const verdict = (description: string): Schema =>
+  obj(description, {
+    type: str('Ready for a check object; absent elsewhere.'),
+    status: str('True, False or Unknown.'),
+    reason: str('Passed, Rejected, ApproverMismatch, Failed or Pending.'),
+    message: str('Why; empty when True.'),
+  });
+
+const reviewObjectRef = objectReference('A check object found (no resourceVersion).');
+
+const accessReviewSpec = obj(
+  'AccessReviewSpec asks what would happen if the subject used the Connector from the Pod.',
+  {
+    connectorRef: connectorRef('review'),
+    subject,
+    context: obj('The Pod: exactly one of objectRef (an existing Pod) and podTemplate (a Pod not yet started).', {
+      objectRef: {
+        ...objectReference('An existing Pod (apiVersion v1, kind Pod); any namespace. A set uid must match the live Pod.'),
+        'x-kubernetes-map-type': 'atomic',
+      },
+      podTemplate: obj(
+        'A Pod not yet started, as far as templates and check selectors need it.',
+        {
+          namespace: str('Namespace the Pod will run in.'),
+          name: str('Name the Pod will have, if known; the per-Pod grant and its SubjectAccessReview need it.'),
+          labels: stringMap('Labels the Pod will carry (check selectors render against them).'),
+          serviceAccountName: str('ServiceAccount the Pod will run as; empty means default.'),
+        },
+        { required: ['namespace'] },
+      ),
+    }),
+  },
+  { required: ['connectorRef', 'context', 'subject'] },
+);
+
+const accessReviewStatus = obj('AccessReviewStatus is computed at request time; nothing is created or changed. Empty fields are left out.', {
+  approvalEnabled: bool('Whether enable-connector-proxy-permissions and enable-connectors-approval are both "true".'),
+  context: obj(
+    'What ContextObjectValid would be: Active, or SubjectMismatch (both forms), NotFound, Completed, Terminating (an existing Pod).',
+    { valid: bool('Whether the Pod is a valid context.'), reason: str('The ContextObjectValid reason.'), message: str('Why it is not valid.') },
+  ),
+  connectorResolved: bool('Whether the Connector exists and is not being deleted.'),
+  allowed: bool('Whether the subject may already use the Connector from this Pod (connectors/proxy, or the per-Pod subresource when the Pod name is known).'),
+  allowedBy: str('The SubjectAccessReview reason that allowed it, naming the RoleBinding and Role; left out when the caller may not list RoleBindings and ClusterRoleBindings.'),
+  policies: list(
+    'The AccessPolicies that would match now, sorted by name; empty when the Connector is not resolved.',
+    obj(
+      'One AccessPolicy that would match.',
+      {
+        name: str('Name of the AccessPolicy.'),
+        maxDuration: str('Its time limit on grants, if any.'),
+        checks: list(
+          'One entry per check rule.',
+          obj(
+            'A check rule, its search and what the objects found say now.',
+            {
+              name: str('The rule name.'),
+              search: obj('The list call the rule makes, selectors rendered against the Pod.', {
+                apiVersion: str('API version of the check kind.'),
+                kind: str('The check kind.'),
+                namespace: str('Namespace searched.'),
+                labelSelector: str('The rendered label selector, in label-selector syntax.'),
+                name: str('Exact name, if the rule names one.'),
+              }),
+              approvers: list("Who may approve, from the rule's approvers param.", str(''), 'atomic'),
+              numberOfApprovalsRequired: { type: 'integer', format: 'int32', description: 'Distinct listed approvers that must approve.' },
+              objects: list(
+                'The check objects found; left out when the caller may not list the check kind there.',
+                obj('A check object found.', {
+                  ref: reviewObjectRef,
+                  approvers: list("The object's own spec.approvers, for rules without approvers param: shown, never trusted.", str(''), 'atomic'),
+                  condition: verdict('What the object says now.'),
+                  approvedBy: list('Listed approvers whose answer is approved.', str(''), 'atomic'),
+                }),
+                'atomic',
+              ),
+              condition: verdict("The rule's verdict."),
+            },
+            { required: ['name'] },
+          ),
+          'atomic',
+        ),
+        rules: list(
+          'The Role rules that would be granted: rendered, scope-guarded, with resourceNames [<connector>].',
+          obj('A PolicyRule.', {
+            apiGroups: list('API groups.', str(''), 'atomic'),
+            resources: list('Resources.', str(''), 'atomic'),
+            resourceNames: list('Resource names.', str(''), 'atomic'),
+            verbs: list('Verbs.', str(''), 'atomic'),
+          }),
+          'atomic',
+        ),
+        error: str('Why the rules cannot be rendered (role template missing or invalid, scope guard).'),
+      },
+      { required: ['name'] },
+    ),
+    'atomic',
+  ),
+  checkReady: verdict('What AccessCheckReady would be now.'),
+  hidden: list('What was left out because the caller may not read it: accesspolicies, rolebindings, <plural>.<group> in <namespace>; sorted.', str(''), 'atomic'),
+});
+
+export const accessReviewSchema = kindSchema(
+  'AccessReview is a pre-flight question, answered like SubjectAccessReview: may this subject use this Connector from this Pod, and if not, what would grant it? Create-only; never stored.',
+  accessReviewSpec,
+  accessReviewStatus,
   true,
 );
 

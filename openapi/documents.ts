@@ -29,6 +29,8 @@ export interface DocumentedResource {
   readonly namespaced: boolean;
   readonly schema: Schema;
   readonly status: { readonly mode: 'computed' | 'writable' };
+  /** Create-only and never stored (AccessReview): the kind and its `post` operation only, no list kind. */
+  readonly createOnly?: boolean;
 }
 
 export type KubeAction = 'get' | 'list' | 'watch' | 'post' | 'put' | 'patch' | 'delete' | 'deletecollection';
@@ -154,7 +156,7 @@ function listSchema(r: DocumentedResource): PublishedSchema {
 function allDefinitions(resources: readonly DocumentedResource[]): Record<string, PublishedSchema> {
   const kinds = resources.flatMap((r): [string, PublishedSchema][] => [
     [definitionName(r.group, r.version, r.kind), kindSchema(r)],
-    [definitionName(r.group, r.version, r.listKind), listSchema(r)],
+    ...(r.createOnly === true ? [] : [[definitionName(r.group, r.version, r.listKind), listSchema(r)] as [string, PublishedSchema]]),
   ]);
   return { ...metaDefinitions(groupVersionsOf(resources)), ...Object.fromEntries(kinds) };
 }
@@ -313,20 +315,24 @@ function resourceRoutes(r: DocumentedResource): Route[] {
 
   const collection = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`;
   const scopeParams = r.namespaced ? [namespaceParam] : [];
+  const createOp = (responses: Operation['responses']): Operation =>
+    op({
+      action: 'post',
+      operationId: `create${prefix}${scope}${r.kind}`,
+      description: `create${article(r.kind)}${r.kind}`,
+      params: [dryRun, fieldManager, fieldValidation],
+      body: { kind: 'object', schema: kindName, required: true },
+      responses,
+    });
+  // Create-only (like SubjectAccessReview): POST answers 201 with the computed status; nothing else.
+  if (r.createOnly === true) return [{ path: collection, params: [...scopeParams, pretty], operations: { post: createOp([{ code: '201', schema: kindName }]) } }];
   const routes: Route[] = [
     {
       path: collection,
       params: [...scopeParams, pretty],
       operations: {
         get: list(`list${prefix}${scope}${r.kind}`),
-        post: op({
-          action: 'post',
-          operationId: `create${prefix}${scope}${r.kind}`,
-          description: `create${article(r.kind)}${r.kind}`,
-          params: [dryRun, fieldManager, fieldValidation],
-          body: { kind: 'object', schema: kindName, required: true },
-          responses: [...ok(kindName), { code: '201', schema: kindName }, { code: '202', schema: kindName }],
-        }),
+        post: createOp([...ok(kindName), { code: '201', schema: kindName }, { code: '202', schema: kindName }]),
         delete: op({
           action: 'deletecollection',
           operationId: `delete${prefix}Collection${scope}${r.kind}`,

@@ -175,6 +175,22 @@ function shortestMaxDuration(policies: readonly PolicySnapshot[]): { policy: str
   return best;
 }
 
+/**
+ * Where the time limit of §11.2 starts: now, unless grant objects of this request already exist. A
+ * pass creates the Role and RoleBinding before it writes the status that carries `grantExpiresAt`;
+ * if the process stops in between (a restart, a lost Lease, a conflict), the next pass finds the
+ * objects but no stored limit. Their `creationTimestamp`, kept by the main API server, dates the
+ * limit back, so neither a restart nor a retry can extend a grant.
+ */
+export function grantStartMs(owned: readonly RBACObject[], nowMs: number): number {
+  let start = nowMs;
+  for (const o of owned) {
+    const t = Date.parse(o.metadata.creationTimestamp ?? '');
+    if (!Number.isNaN(t) && t < start) start = t;
+  }
+  return start;
+}
+
 const subjectText = (req: AccessRequest): string => {
   const s = req.spec.subject;
   return s.kind === 'ServiceAccount' ? `ServiceAccount ${s.namespace ?? ''}/${s.name}` : `${s.kind} ${s.name}`;
@@ -341,10 +357,11 @@ export function reconcileAccessRequest(inp: ReconcileInputs): Reconciliation {
     if ((checks.reason === 'Rejected' || checks.reason === 'ApproverMismatch') && !isStatus(oldChecks, 'False', checks.reason))
       events.push({ type: 'Warning', reason: 'AccessRejected', message: checks.message ?? '' });
 
-    // §11.2: the time limit starts in the write in which checks first pass.
+    // §11.2: the time limit starts in the write in which checks first pass — or when this request's
+    // grant objects were created, if a pass made them and never got to write its status.
     if (checks.status === 'True' && !passedBefore && grantExpiresAt === undefined) {
       const d = shortestMaxDuration(policies);
-      if (d !== undefined) grantExpiresAt = rfc3339(new Date(nowMs + d.ms));
+      if (d !== undefined) grantExpiresAt = rfc3339(new Date(grantStartMs(owned, nowMs) + d.ms));
     }
     if (grantExpiresAt !== undefined && inp.now.getTime() >= Date.parse(grantExpiresAt)) {
       const d = shortestMaxDuration(policies);

@@ -4,8 +4,9 @@
  */
 import type { ResourceDefinition } from '../registry/rest.js';
 
-/** Every served resource implements all eight verbs; sorted, as discovery clients expect. */
-export const verbsOf = (_r: ResourceDefinition): string[] => ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+/** Every stored resource implements all eight verbs, a create-only one just `create`; sorted, as discovery clients expect. */
+export const verbsOf = (r: ResourceDefinition): string[] =>
+  r.createOnly === true ? ['create'] : ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export const statusVerbsOf = (r: ResourceDefinition): string[] => (r.status.mode === 'writable' ? ['get', 'patch', 'update'] : ['get']);
 
@@ -24,7 +25,7 @@ export function apiResourceList(groupVersion: string, resources: readonly Resour
         ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
         ...(r.categories.length > 0 ? { categories: r.categories } : {}),
       },
-      { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: statusVerbsOf(r) },
+      ...(r.createOnly === true ? [] : [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: statusVerbsOf(r) }]),
     ]),
   };
 }
@@ -63,7 +64,7 @@ export function apiGroupDiscoveryList(group: string, version: string, resources:
                 verbs: verbsOf(r),
                 ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
                 ...(r.categories.length > 0 ? { categories: r.categories } : {}),
-                subresources: [{ subresource: 'status', responseKind, verbs: statusVerbsOf(r) }],
+                ...(r.createOnly === true ? {} : { subresources: [{ subresource: 'status', responseKind, verbs: statusVerbsOf(r) }] }),
               };
             }),
           },

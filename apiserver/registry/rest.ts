@@ -101,6 +101,12 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> {
   readonly status: StatusSubresource<T>;
   /** Name rule for metadata.name (DNS-1123 subdomain for all our kinds). */
   readonly validateName: (name: string, prefix: boolean) => string[];
+  /**
+   * A create-only kind that is never stored, like SubjectAccessReview (AccessReview, domain spec
+   * §11.3): discovery lists the verb `create` only and no status subresource, OpenAPI publishes the
+   * kind and its `post` operation only (no list kind), and it has no store: its own handler answers.
+   */
+  readonly createOnly?: boolean;
 }
 
 export const apiVersionOf = (r: Pick<ResourceDefinition, 'group' | 'version'>): string =>

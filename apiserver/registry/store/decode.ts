@@ -22,7 +22,7 @@ export interface DecodedBody<T> {
 }
 
 export function decodeBody<T extends KubeObject>(
-  c: StoreContext<T>,
+  c: Pick<StoreContext<T>, 'resource' | 'apiVersion'>,
   body: unknown,
   fieldValidation: FieldValidation,
 ): Result<DecodedBody<T>, Status> {

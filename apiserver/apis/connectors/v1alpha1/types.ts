@@ -135,6 +135,76 @@ export interface AccessPolicy extends KubeObject {
   status?: AccessPolicyStatus;
 }
 
+// ---------- AccessReview (domain spec §11.3): create-only, never stored ----------
+
+/** A Pod that has not started yet: what the review renders templates and selectors against. */
+export interface AccessReviewPodTemplate {
+  namespace: string;
+  name?: string;
+  labels?: Record<string, string>;
+  /** Empty = `default`. */
+  serviceAccountName?: string;
+}
+
+export interface AccessReviewSpec {
+  connectorRef: { name: string };
+  subject: Subject;
+  /** Exactly one of `objectRef` (an existing Pod) and `podTemplate` (RV-V1). */
+  context: { objectRef?: ObjectReference; podTemplate?: AccessReviewPodTemplate };
+}
+
+/** A condition without its bookkeeping: what a check would say now. */
+export interface ReviewVerdict {
+  type?: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message?: string;
+}
+
+export interface AccessReviewCheckObject {
+  ref: ObjectReference;
+  /** The object's own `spec.approvers[].name`, for rules without approver constraints: shown, never trusted. */
+  approvers?: string[];
+  condition: ReviewVerdict;
+  approvedBy?: string[];
+}
+
+export interface AccessReviewCheck {
+  name: string;
+  search?: { apiVersion: string; kind: string; namespace: string; labelSelector?: string; name?: string };
+  approvers?: string[];
+  numberOfApprovalsRequired?: number;
+  objects?: AccessReviewCheckObject[];
+  condition?: ReviewVerdict;
+}
+
+export interface AccessReviewPolicy {
+  name: string;
+  maxDuration?: string;
+  checks?: AccessReviewCheck[];
+  rules?: { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }[];
+  error?: string;
+}
+
+export interface AccessReviewStatus {
+  approvalEnabled: boolean;
+  context: { valid: boolean; reason: string; message?: string };
+  connectorResolved: boolean;
+  allowed: boolean;
+  allowedBy?: string;
+  policies?: AccessReviewPolicy[];
+  checkReady?: ReviewVerdict;
+  hidden?: string[];
+}
+
+export interface AccessReview extends KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: AccessReviewSpec;
+  status?: AccessReviewStatus;
+}
+
 // ---------- Connector and ConnectorClass (domain spec §2.3: the public Connectors CRDs' schemas) ----------
 
 /** A condition as the Connectors CRDs declare it (Knative style: no observedGeneration). */

@@ -1,9 +1,10 @@
 /**
- * AccessPolicy spec validation (AP-V1…AP-V13, domain spec §4.2). Every field is optional, an omitted
+ * AccessPolicy spec validation (AP-V1…AP-V13, domain spec §4.2; AP-V14 approver constraints and AP-V15
+ * maxDuration, §11.1–§11.2). Every field is optional, an omitted
  * `spec` is `{}`, and a spec with neither permission is valid (AP-V13), so absence is an error only
  * where a rule says "present". Not checked here: ConfigMaps, Rego, check kinds (runtime matters).
  */
-import { duplicate, fieldPath, forbidden, invalid, required } from '../../../api/field.js';
+import { duplicate, fieldPath, forbidden, invalid, notSupported, required } from '../../../api/field.js';
 import type { FieldError, FieldPath } from '../../../api/field.js';
 import {
   hasLabelTerms,
@@ -19,6 +20,7 @@ import {
   validateRequiredName,
 } from '../../../api/validation/names.js';
 import { parseTemplate } from '../../../template/jsonpath.js';
+import { parseGoDuration } from '../../../controller/duration.js';
 import type {
   AccessPolicy,
   AccessPolicySpec,
@@ -167,6 +169,57 @@ function validateCheckSource(check: CheckRule, path: FieldPath): FieldError[] {
   return errs;
 }
 
+/** The param names of §11.1, in the Connectors approver-constraint design's spelling. */
+export const checkParamNames = ['approvers', 'numberOfApprovalsRequired'] as const;
+const approversMsg = 'must be a non-empty list of user names and group:<name> entries';
+
+/** One `approvers` value: user names, groups written `group:<name>`; non-empty, no repeats. */
+function validateApprovers(value: unknown, path: FieldPath): FieldError[] {
+  if (!Array.isArray(value) || value.length === 0) return [invalid(path, value, approversMsg)];
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  value.forEach((v: unknown, i) => {
+    const at = path.index(i);
+    if (typeof v !== 'string' || v === '') errs.push(invalid(at, v, 'must be a non-empty string'));
+    else if (v === 'group:') errs.push(invalid(at, v, 'a group must be written group:<name>'));
+    else if (seen.has(v)) errs.push(duplicate(at, v));
+    if (typeof v === 'string') seen.add(v);
+  });
+  return errs;
+}
+
+/**
+ * AP-V14 for `checks[i].params`. Unknown names are refused rather than ignored (the design ignores
+ * them): a misspelt `approver` would silently drop the constraint the policy author meant to set.
+ */
+function validateCheckParams(params: CheckRule['params'], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  (params ?? []).forEach((p, j) => {
+    const at = path.index(j);
+    const name = p.name ?? '';
+    if (name === '') errs.push(required(at.child('name')));
+    else if (!(checkParamNames as readonly string[]).includes(name)) errs.push(notSupported(at.child('name'), name, checkParamNames));
+    else if (seen.has(name)) errs.push(duplicate(at.child('name'), name));
+    else if (name === 'approvers') errs.push(...validateApprovers(p.value, at.child('value')));
+    else if (typeof p.value !== 'string' || !/^[1-9][0-9]*$/.test(p.value))
+      errs.push(invalid(at.child('value'), p.value, 'must be a string holding a whole number of at least 1, such as "2"'));
+    seen.add(name);
+  });
+  if (seen.has('numberOfApprovalsRequired') && !seen.has('approvers')) {
+    const j = (params ?? []).findIndex((p) => p.name === 'numberOfApprovalsRequired');
+    errs.push(forbidden(path.index(j), 'numberOfApprovalsRequired needs approvers'));
+  }
+  return errs;
+}
+
+/** AP-V15: a Go duration (metav1.Duration), greater than zero. */
+function validateMaxDuration(value: string | undefined, path: FieldPath): FieldError[] {
+  if (value === undefined) return [];
+  const ms = parseGoDuration(value);
+  return ms === undefined || ms <= 0 ? [invalid(path, value, 'must be a positive duration such as 30m or 1h30m')] : [];
+}
+
 /** AP-V8…AP-V12 for `spec.checkGrantedPermission`. */
 function validateCheckGranted(
   cg: AccessPolicySpec['checkGrantedPermission'],
@@ -190,14 +243,16 @@ function validateCheckGranted(
     if (name !== '' && names.has(name)) errs.push(duplicate(checkPath.child('name'), name));
     names.add(name);
     errs.push(...validateCheckSource(check, checkPath));
+    errs.push(...validateCheckParams(check.params, checkPath.child('params')));
   });
   const roleTemplate = spec.roleTemplate;
   if (roleTemplate === undefined) errs.push(required(specPath.child('roleTemplate')));
   else errs.push(...validateConfigMapRef(roleTemplate.ref, specPath.child('roleTemplate', 'ref')));
+  errs.push(...validateMaxDuration(spec.maxDuration, specPath.child('maxDuration')));
   return errs;
 }
 
-/** AP-V1…AP-V13; all causes, in field order. */
+/** AP-V1…AP-V15; all causes, in field order. */
 export function validateAccessPolicy(obj: AccessPolicy): FieldError[] {
   const p = fieldPath('spec');
   const spec = (obj.spec as AccessPolicySpec | undefined) ?? {};

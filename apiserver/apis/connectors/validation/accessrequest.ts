@@ -21,7 +21,7 @@ const rbacGroup = 'rbac.authorization.k8s.io';
 const subjectKinds = ['ServiceAccount', 'User', 'Group'] as const;
 
 /** The apiGroup each subject kind must carry (RBAC's own SetDefaults_Subject); unknown kinds: none. */
-function defaultAPIGroup(kind: string): string | undefined {
+export function defaultAPIGroup(kind: string): string | undefined {
   switch (kind) {
     case 'ServiceAccount':
       return '';
@@ -56,7 +56,7 @@ export function defaultAccessRequest(obj: AccessRequest): AccessRequest {
 }
 
 /** AR-V3…AR-V7. `apiVersion` is judged as defaulted, so an unset one passes even undefaulted. */
-function validateObjectRef(ref: ObjectReference | undefined, path: FieldPath): FieldError[] {
+export function validateObjectRef(ref: ObjectReference | undefined, path: FieldPath): FieldError[] {
   if (ref === undefined) return [required(path)];
   const errs: FieldError[] = [];
   const kind = ref.kind ?? '';
@@ -71,7 +71,7 @@ function validateObjectRef(ref: ObjectReference | undefined, path: FieldPath): F
 }
 
 /** AR-V8…AR-V14, mirroring RBAC's ValidateRoleBindingSubject with this spec's stricter namespace rules. */
-function validateSubject(subject: Subject | undefined, path: FieldPath): FieldError[] {
+export function validateSubject(subject: Subject | undefined, path: FieldPath): FieldError[] {
   if (subject === undefined) return [required(path)];
   const errs: FieldError[] = [];
   const kind = subject.kind ?? '';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { reconcileAccessRequest, readyCondition } from '../../../../apiserver/controller/reconcile.js';
+import { grantStartMs, reconcileAccessRequest, readyCondition } from '../../../../apiserver/controller/reconcile.js';
 import { allFlagsOn } from '../../../../apiserver/controller/config.js';
 import type { Role, RoleBinding } from '../../../../apiserver/controller/objects.js';
 import {
@@ -813,6 +813,74 @@ describe('reconcileAccessRequest: time limit (§11.2)', () => {
     expect(conditionsOf(w.request)['Ready']?.[1]).to.equal('Expired');
     expect(w.roles).to.deep.equal([]);
     expect(w.request.status?.grantExpiresAt).to.equal('2026-03-30T10:30:06Z');
+  });
+
+  const limited = (d: string): World => {
+    const w = world();
+    const p = policy();
+    const spec = p.spec.checkGrantedPermission?.spec;
+    if (spec !== undefined) spec.maxDuration = d;
+    w.policies = [p];
+    w.checkObjects = [approvalTask('approved')];
+    return w;
+  };
+
+  it('a restart between the grant and its status write does not extend the limit', () => {
+    const w = limited('30m');
+    // The pass at 10:00:06 creates the Role and RoleBinding, then the process dies before the write.
+    const first = reconcileAccessRequest(inputs(w, at('10:00:06')));
+    expect(first.kind).to.equal('apply');
+    if (first.kind !== 'apply' || first.rbac.kind !== 'sync') throw new Error('expected a grant');
+    expect(first.status?.grantExpiresAt).to.equal('2026-03-30T10:30:06Z');
+    for (const op of first.rbac.ops) {
+      if (op.op !== 'create') throw new Error(`unexpected ${op.op}`);
+      const o = { ...structuredClone(op.object), metadata: { ...op.object.metadata, uid: `rbac-${op.object.kind}`, creationTimestamp: '2026-03-30T10:00:06Z' } };
+      if (o.kind === 'Role') w.roles.push(o);
+      else w.roleBindings.push(o);
+    }
+    expect(w.request.status).to.equal(undefined);
+    // Twenty minutes later the new process's first pass stamps the limit from the objects' creation.
+    const r = runPass(w, at('10:20:00'));
+    expect(w.request.status?.grantExpiresAt).to.equal('2026-03-30T10:30:06Z');
+    expect(r.kind === 'apply' && r.requeueAfterMs).to.equal(10 * 60 * 1000 + 6000);
+    expect(conditionsOf(w.request)['Ready']).to.deep.equal(['True', 'Synced', '']);
+  });
+
+  it('a stored limit is never moved; the first pass after downtime applies an expiry already due', () => {
+    const w = limited('5s');
+    runPass(w, at('10:00:06'));
+    expect(w.request.status?.grantExpiresAt).to.equal('2026-03-30T10:00:11Z');
+    expect(w.roles.map((r) => r.metadata.name)).to.deep.equal([grant]);
+    // Down from 10:00:07 to 11:00:00: the re-queue timer was lost with the process.
+    runPass(w, at('11:00:00'));
+    expect(conditionsOf(w.request)['Ready']).to.deep.equal(['False', 'Expired', 'grant expired at 2026-03-30T10:00:11Z (maxDuration 5s of AccessPolicy prod-harbor-approval)']);
+    expect(conditionsOf(w.request)['AccessPermissionSync']).to.deep.equal(['True', 'PermissionCleanUp', '']);
+    expect(w.roles).to.deep.equal([]);
+    expect(w.roleBindings).to.deep.equal([]);
+    expect(w.request.status?.grantExpiresAt).to.equal('2026-03-30T10:00:11Z');
+  });
+
+  it('the smallest maxDuration of the matched policies wins, first by name on a tie', () => {
+    const w = limited('1h');
+    const second = policy();
+    second.metadata.name = 'a-second-policy';
+    const spec = second.spec.checkGrantedPermission?.spec;
+    if (spec !== undefined) spec.maxDuration = '90s';
+    w.policies.push(second);
+    runPass(w, at('10:00:00'));
+    expect(w.request.status?.grantExpiresAt).to.equal('2026-03-30T10:01:30Z');
+    runPass(w, at('10:01:30'));
+    expect(conditionsOf(w.request)['Ready']?.[2]).to.equal('grant expired at 2026-03-30T10:01:30Z (maxDuration 90s of AccessPolicy a-second-policy)');
+  });
+});
+
+describe('grantStartMs', () => {
+  it('is now without grant objects, else the earliest creationTimestamp before now', () => {
+    const now = Date.parse('2026-03-30T10:00:00Z');
+    const role = (ts: string | undefined): Role => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: ts === undefined ? {} : { creationTimestamp: ts } });
+    expect(grantStartMs([], now)).to.equal(now);
+    expect(grantStartMs([role(undefined), role('2026-03-30T10:05:00Z')], now)).to.equal(now);
+    expect(grantStartMs([role('2026-03-30T09:59:00Z'), role('2026-03-30T09:58:00Z')], now)).to.equal(Date.parse('2026-03-30T09:58:00Z'));
   });
 });
 

@@ -421,6 +421,78 @@ describe('validateAccessPolicy', () => {
         `FieldValueInvalid ${cgp}.roleTemplate.ref.configMap.name: Invalid value: "-role": ${subdomainMsg}`,
       ],
     },
+
+    // §11.1 approver constraints (AP-V14)
+    {
+      name: 'AP-V14 accepts approvers with a threshold, users and groups',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice', 'group:release-managers'] }, { name: 'numberOfApprovalsRequired', value: '2' }] }),
+      want: [],
+    },
+    {
+      name: 'AP-V14 accepts approvers alone (threshold defaults to 1)',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice'] }] }),
+      want: [],
+    },
+    {
+      name: 'AP-V14 rejects an unknown param name',
+      obj: checks({ ...refCheck, params: [{ name: 'approver', value: ['alice'] }] }),
+      want: [`FieldValueNotSupported ${cgp}.checks[0].params[0].name: Unsupported value: "approver": supported values: "approvers", "numberOfApprovalsRequired"`],
+    },
+    {
+      name: 'AP-V14 requires a param name',
+      obj: checks({ ...refCheck, params: [{ value: ['alice'] }] }),
+      want: [`FieldValueRequired ${cgp}.checks[0].params[0].name: Required value`],
+    },
+    {
+      name: 'AP-V14 rejects a repeated param',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice'] }, { name: 'approvers', value: ['bob'] }] }),
+      want: [`FieldValueDuplicate ${cgp}.checks[0].params[1].name: Duplicate value: "approvers"`],
+    },
+    {
+      name: 'AP-V14 rejects approvers that are not a non-empty list',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: [] }] }, { ...inlineCheck, params: [{ name: 'approvers', value: 'alice' }] }),
+      want: [
+        `FieldValueInvalid ${cgp}.checks[0].params[0].value: Invalid value: "array": must be a non-empty list of user names and group:<name> entries`,
+        `FieldValueInvalid ${cgp}.checks[1].params[0].value: Invalid value: "alice": must be a non-empty list of user names and group:<name> entries`,
+      ],
+    },
+    {
+      name: 'AP-V14 rejects empty, non-string, bare group and repeated approvers',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice', '', 7, 'group:', 'alice'] }] }),
+      want: [
+        `FieldValueInvalid ${cgp}.checks[0].params[0].value[1]: Invalid value: "": must be a non-empty string`,
+        `FieldValueInvalid ${cgp}.checks[0].params[0].value[2]: Invalid value: 7: must be a non-empty string`,
+        `FieldValueInvalid ${cgp}.checks[0].params[0].value[3]: Invalid value: "group:": a group must be written group:<name>`,
+        `FieldValueDuplicate ${cgp}.checks[0].params[0].value[4]: Duplicate value: "alice"`,
+      ],
+    },
+    ...['0', '-1', '1.5', 'two', '01'].map((v) => ({
+      name: `AP-V14 rejects numberOfApprovalsRequired ${JSON.stringify(v)}`,
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice'] }, { name: 'numberOfApprovalsRequired', value: v }] }),
+      want: [`FieldValueInvalid ${cgp}.checks[0].params[1].value: Invalid value: ${JSON.stringify(v)}: must be a string holding a whole number of at least 1, such as "2"`],
+    })),
+    {
+      name: 'AP-V14 rejects numberOfApprovalsRequired given as a number',
+      obj: checks({ ...refCheck, params: [{ name: 'approvers', value: ['alice'] }, { name: 'numberOfApprovalsRequired', value: 2 }] }),
+      want: [`FieldValueInvalid ${cgp}.checks[0].params[1].value: Invalid value: 2: must be a string holding a whole number of at least 1, such as "2"`],
+    },
+    {
+      name: 'AP-V14 forbids numberOfApprovalsRequired without approvers',
+      obj: checks({ ...refCheck, params: [{ name: 'numberOfApprovalsRequired', value: '2' }] }),
+      want: [`FieldValueForbidden ${cgp}.checks[0].params[0]: Forbidden: numberOfApprovalsRequired needs approvers`],
+    },
+
+    // §11.2 maxDuration (AP-V15)
+    ...['5s', '30m', '1h30m', '1.5h', '90s'].map((d) => ({
+      name: `AP-V15 accepts maxDuration ${d}`,
+      obj: policy({ checkGrantedPermission: { spec: { checks: [refCheck], roleTemplate: role, maxDuration: d } } }),
+      want: [],
+    })),
+    ...['0', '0s', '-5m', '', '5', '1d', 'soon', '1h 30m'].map((d) => ({
+      name: `AP-V15 rejects maxDuration ${JSON.stringify(d)}`,
+      obj: policy({ checkGrantedPermission: { spec: { checks: [refCheck], roleTemplate: role, maxDuration: d } } }),
+      want: [`FieldValueInvalid ${cgp}.maxDuration: Invalid value: ${JSON.stringify(d)}: must be a positive duration such as 30m or 1h30m`],
+    })),
   ];
   for (const tc of cases) {
     it(tc.name, () => {
