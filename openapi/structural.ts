@@ -16,9 +16,15 @@ export interface Decoded {
 const jsonType = (v: unknown): string => {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  if (typeof v === 'number') return isInt64(v) ? 'integer' : 'number';
   return typeof v;
 };
+
+/**
+ * An integer that a Go client can decode as int64: larger ones would be stored in exponent form
+ * (JSON.stringify(1e21) is "1e+21") and break every reader of the object.
+ */
+const isInt64 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63;
 
 const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
 
@@ -31,7 +37,7 @@ const fitsType = (t: NonNullable<Schema['type']>, v: unknown): boolean => {
     case 'string':
       return typeof v === 'string';
     case 'integer':
-      return typeof v === 'number' && Number.isInteger(v);
+      return typeof v === 'number' && isInt64(v);
     case 'number':
       return typeof v === 'number';
     case 'boolean':
@@ -45,7 +51,7 @@ export function decodeStructural(value: unknown, schema: Schema): Decoded {
 
   const walk = (v: unknown, s: Schema, path: string): unknown => {
     if (s['x-kubernetes-int-or-string'] === true) {
-      if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) return v;
+      if (typeof v === 'string' || (typeof v === 'number' && isInt64(v))) return v;
       typeErrors.push(typeInvalid(path, jsonType(v), 'must be of type int-or-string'));
       return v;
     }

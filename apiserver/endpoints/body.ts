@@ -8,6 +8,8 @@ import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Result } from '../../storage/interface.js';
 import type { ApplyPatch, Patch, PatchType } from '../registry/store/patch.js';
+import { maxNestingDepth, type FieldValidation } from '../registry/store/decode.js';
+import { nestingDepth } from '../../openapi/structural.js';
 
 /** kube-apiserver's limit for request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -52,18 +54,69 @@ export function readBody(req: Request, limit = maxBodyBytes): Promise<Result<Buf
 /** The media type without parameters, lower-cased. */
 export const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
+/**
+ * Bodies nesting deeper than any acceptable object (plus a JSON patch's array and operation) are
+ * refused as soon as they are parsed: copying or patching them would overflow the stack (a 500).
+ */
+export const maxBodyNestingDepth = maxNestingDepth + 2;
+
+function withinDepth(value: unknown): Result<unknown, Status> {
+  if (nestingDepth(value, maxBodyNestingDepth) > maxBodyNestingDepth) {
+    return { ok: false, error: status.badRequest(`the body of the request nests deeper than ${String(maxBodyNestingDepth)} levels`) };
+  }
+  return { ok: true, value };
+}
+
 export function parseJSON(buf: Buffer): Result<unknown, Status> {
   try {
-    return { ok: true, value: JSON.parse(buf.toString('utf8')) as unknown };
+    return withinDepth(JSON.parse(buf.toString('utf8')) as unknown);
   } catch (e) {
     return { ok: false, error: status.badRequest(`the body of the request could not be decoded as JSON: ${e instanceof Error ? e.message : String(e)}`) };
   }
 }
 
+/**
+ * The keys that appear twice in one object of a JSON text that JSON.parse accepted (which keeps the
+ * last one silently): what fieldValidation=Strict refuses, as the Kubernetes strict decoder does.
+ */
+export function duplicateJSONKeys(text: string): string[] {
+  const found: string[] = [];
+  // One entry per open container: the keys seen so far of an object, undefined for an array.
+  const open: (Set<string> | undefined)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '{') open.push(new Set());
+    else if (ch === '[') open.push(undefined);
+    else if (ch === '}' || ch === ']') open.pop();
+    else if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const raw = text.slice(i, j + 1);
+      i = j;
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k] ?? '')) k++;
+      const keys = open[open.length - 1];
+      if (text[k] !== ':' || keys === undefined) continue;
+      const key = JSON.parse(raw) as string;
+      if (keys.has(key)) found.push(key);
+      else keys.add(key);
+    }
+  }
+  return found;
+}
+
+/** fieldValidation=Strict on a JSON object body: a repeated key is a 400 (YAML bodies refuse them always). */
+export function strictDuplicateKeys(contentType: string | undefined, buf: Buffer, fieldValidation: FieldValidation): Status | undefined {
+  const mt = mediaType(contentType);
+  if (fieldValidation !== 'Strict' || (mt !== '' && mt !== 'application/json')) return undefined;
+  const dups = duplicateJSONKeys(buf.toString('utf8'));
+  return dups.length === 0 ? undefined : status.badRequest(`strict decoding error: ${dups.map((k) => `duplicate field ${JSON.stringify(k)}`).join(', ')}`);
+}
+
 /** YAML 1.2 into plain JSON values; anchors and tags that JSON cannot carry are errors. */
 export function parseYAMLBody(buf: Buffer): Result<unknown, Status> {
   try {
-    return { ok: true, value: parseYAML(buf.toString('utf8'), { maxAliasCount: 100, uniqueKeys: true }) as unknown };
+    return withinDepth(parseYAML(buf.toString('utf8'), { maxAliasCount: 100, uniqueKeys: true }) as unknown);
   } catch (e) {
     return { ok: false, error: status.badRequest(`the body of the request could not be decoded as YAML: ${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}`) };
   }
@@ -128,6 +181,8 @@ export function decodeApplyBody(buf: Buffer): Result<ApplyPatch, Status> {
   } catch (e) {
     return { ok: false, error: status.badRequest(`error decoding YAML: ${firstLine(e)}`) };
   }
+  const shallow = withinDepth(config);
+  if (!shallow.ok) return shallow;
   const duplicateKeys: string[] = [];
   try {
     parseYAML(text, { maxAliasCount: 100, uniqueKeys: true });

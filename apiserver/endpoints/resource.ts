@@ -8,7 +8,7 @@ import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Store } from '../registry/store/index.js';
 import type { RequestContext } from '../registry/rest.js';
-import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, patchTypeOf, readBody } from './body.js';
+import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, patchTypeOf, readBody, strictDuplicateKeys } from './body.js';
 import { negotiate, parseIncludeObject, type Target } from './negotiate.js';
 import { watchEventRenderer, writeList, writeObject, type RenderContext } from './represent.js';
 import { parseDeleteOptions, parseGetResourceVersion, parseListOptions, parseWriteOptions } from './options.js';
@@ -100,6 +100,8 @@ export async function serveResource<T extends KubeObject>(
       if (!buf.ok) return fail(buf.error);
       const body = decodeObjectBody(req.headers['content-type'], buf.value);
       if (!body.ok) return fail(body.error);
+      const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
+      if (duplicates !== undefined) return fail(duplicates);
       const created = await store.create(ctx, body.value, wo.value);
       return created.ok ? writeObject(res, 201, rc, created.value.object, created.value.warnings) : fail(created.error);
     }
@@ -110,6 +112,8 @@ export async function serveResource<T extends KubeObject>(
       if (!buf.ok) return fail(buf.error);
       const body = decodeObjectBody(req.headers['content-type'], buf.value);
       if (!body.ok) return fail(body.error);
+      const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
+      if (duplicates !== undefined) return fail(duplicates);
       const updated = await store.update(ctx, name, body.value, wo.value, sub);
       return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
     }

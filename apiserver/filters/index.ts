@@ -35,6 +35,13 @@ export function requestFilters(deps: FilterDeps): RequestHandler {
     const health = isHealthPath(url.pathname);
     observeRequest(req, res, { info, query: url.searchParams, auditID, longRunning, kind: info.kind === 'resource' ? deps.kindOf(info) : undefined }, deps.metrics, deps.logger);
 
+    // Every layer parses the path with WHATWG URL, which resolves dot segments: `…/accesspolicies/x/..`
+    // would be the collection (a DELETE of it a deletecollection). kube-apiserver resolves nothing
+    // (there `..` is a subresource: 404) and proxies such paths to us unchanged: answer as it does.
+    if (hasDotSegment(req.originalUrl)) {
+      return writeStatus(res, status.failure(404, 'NotFound', 'the server could not find the requested resource'));
+    }
+
     // WithWaitGroup: once draining, new requests are refused so the in-flight ones can finish; the
     // probes still answer (readyz failing, livez ok) so the kubelet sees the truth.
     if (deps.lifecycle.isDraining() && !health) {
@@ -63,4 +70,13 @@ export function requestFilters(deps: FilterDeps): RequestHandler {
     });
     next();
   };
+}
+
+/** A `.` or `..` path segment, also percent-encoded (%2e) or after a backslash: what WHATWG URL resolves. */
+export function hasDotSegment(rawUrl: string): boolean {
+  const path = rawUrl.split('?')[0] ?? '';
+  return path.split(/[/\\]/).some((seg) => {
+    const dots = seg.replace(/%2e/gi, '.');
+    return dots === '.' || dots === '..';
+  });
 }

@@ -20,6 +20,8 @@ export interface EtcdProcess {
   kill(): Promise<void>;
   /** Starts again on the same data dir and ports (stopping a running instance first). */
   restart(): Promise<void>;
+  /** Sends a signal to the running process, e.g. SIGSTOP/SIGCONT to freeze and thaw it. */
+  signal(sig: NodeJS.Signals): void;
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,8 +117,17 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProces
   }
 }
 
-async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
-  const bin = await etcdBinary();
+interface MemberSpec {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  /** `--initial-cluster`: `name=peerUrl,…` of every member. */
+  readonly initialCluster: string;
+  readonly token: string;
+  readonly dataDir: string;
+}
+
+async function memberArgs(bin: string, m: MemberSpec, opts: StartEtcdOptions): Promise<string[]> {
   const version = await run(bin, ['--version'], repoRoot);
   // Debian's 3.4 has no --unsafe-no-fsync; 3.6 renamed the experimental flags.
   const minor = /etcd Version: 3\.([0-9]+)\./.exec(version.stdout)?.[1];
@@ -125,22 +136,18 @@ async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
     minor !== undefined && Number(minor) >= 6
       ? '--watch-progress-notify-interval'
       : '--experimental-watch-progress-notify-interval';
-  const [clientPort, peerPort] = await distinctFreePorts();
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  const dataDir = mkdtempSync(join(base, 'storage-etcd-'));
-  const name = 'storage-test';
-  const clientUrl = `http://127.0.0.1:${String(clientPort)}`;
-  const peerUrl = `http://127.0.0.1:${String(peerPort)}`;
-  const args = [
-    `--name=${name}`,
-    `--data-dir=${join(dataDir, name)}`,
+  const clientUrl = `http://127.0.0.1:${String(m.clientPort)}`;
+  const peerUrl = `http://127.0.0.1:${String(m.peerPort)}`;
+  return [
+    `--name=${m.name}`,
+    `--data-dir=${join(m.dataDir, m.name)}`,
     `--listen-client-urls=${clientUrl}`,
     `--advertise-client-urls=${clientUrl}`,
     `--listen-peer-urls=${peerUrl}`,
     `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=${name}=${peerUrl}`,
+    `--initial-cluster=${m.initialCluster}`,
     '--initial-cluster-state=new',
-    `--initial-cluster-token=${name}`,
+    `--initial-cluster-token=${m.token}`,
     '--snapshot-count=10000',
     '--quota-backend-bytes=1073741824',
     '--logger=zap',
@@ -151,7 +158,33 @@ async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
       ? []
       : [`${progressFlag}=${opts.progressNotifyInterval}`]),
   ];
+}
 
+async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
+  const bin = await etcdBinary();
+  const [clientPort, peerPort] = await distinctFreePorts();
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dataDir = mkdtempSync(join(base, 'storage-etcd-'));
+  const name = 'storage-test';
+  const peerUrl = `http://127.0.0.1:${String(peerPort)}`;
+  const spec = { name, clientPort, peerPort, initialCluster: `${name}=${peerUrl}`, token: name, dataDir };
+  const member = superviseMember(bin, await memberArgs(bin, spec, opts), `http://127.0.0.1:${String(clientPort)}`, dataDir);
+  try {
+    await member.started;
+  } catch (e) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  return member.process;
+}
+
+/** Runs one etcd member: `started` settles when it is healthy (or failed to start). */
+function superviseMember(
+  bin: string,
+  args: readonly string[],
+  clientUrl: string,
+  dataDir: string,
+): { process: EtcdProcess; started: Promise<void> } {
   let current:
     { child: ChildProcess; dataDir: string; stderr: string[]; exited: Promise<void> } | undefined;
 
@@ -199,23 +232,84 @@ async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
     }
   };
 
-  try {
-    await launch();
-  } catch (e) {
+  return {
+    started: launch(),
+    process: {
+      endpoint: clientUrl,
+      async stop() {
+        current?.child.kill('SIGCONT');
+        await terminate('SIGTERM');
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+      kill: () => terminate('SIGKILL'),
+      async restart() {
+        current?.child.kill('SIGCONT');
+        await terminate('SIGTERM');
+        await launch();
+      },
+      signal(sig) {
+        current?.child.kill(sig);
+      },
+    },
+  };
+}
+
+export interface EtcdCluster {
+  /** One per member, in member order. */
+  readonly members: readonly EtcdProcess[];
+  /** Every member's client URL. */
+  readonly endpoints: readonly string[];
+  /** Stops every member and removes the data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster of `size` members on 127.0.0.1 (as startEtcd, one data dir). Members start together:
+ * none is healthy before a quorum is up. Each member can be killed and restarted on its own.
+ */
+export async function startEtcdCluster(size: number, opts: StartEtcdOptions = {}): Promise<EtcdCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(size, opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || !e.message.includes('address already in use')) throw e;
+    }
+  }
+}
+
+async function startClusterOnce(size: number, opts: StartEtcdOptions): Promise<EtcdCluster> {
+  const bin = await etcdBinary();
+  const ports = new Set<number>();
+  while (ports.size < 2 * size) ports.add(await freePort());
+  const [...all] = ports;
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dataDir = mkdtempSync(join(base, 'storage-etcd-cluster-'));
+  const names = Array.from({ length: size }, (_, i) => `member-${String(i)}`);
+  const peerPort = (i: number): number => all[2 * i + 1] ?? 0;
+  const clientPort = (i: number): number => all[2 * i] ?? 0;
+  const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${String(peerPort(i))}`).join(',');
+  const members = await Promise.all(
+    names.map(async (name, i) => {
+      // A directory per member, so that one member's stop() removes only its own data.
+      const memberDir = join(dataDir, name);
+      const spec = { name, clientPort: clientPort(i), peerPort: peerPort(i), initialCluster, token: `cluster-${String(process.pid)}`, dataDir: memberDir };
+      return superviseMember(bin, await memberArgs(bin, spec, opts), `http://127.0.0.1:${String(clientPort(i))}`, memberDir);
+    }),
+  );
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(members.map((m) => m.process.kill()));
     rmSync(dataDir, { recursive: true, force: true });
-    throw e;
+  };
+  const results = await Promise.allSettled(members.map((m) => m.started));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await stopAll();
+    throw failed.reason;
   }
   return {
-    endpoint: clientUrl,
-    async stop() {
-      await terminate('SIGTERM');
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-    kill: () => terminate('SIGKILL'),
-    async restart() {
-      await terminate('SIGTERM');
-      await launch();
-    },
+    members: members.map((m) => m.process),
+    endpoints: members.map((m) => m.process.endpoint),
+    stop: stopAll,
   };
 }
 

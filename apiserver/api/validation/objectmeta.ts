@@ -70,10 +70,16 @@ export function validateObjectMeta(
   if (m.generation !== undefined && m.generation < 0) {
     errs.push(invalid(p.child('generation'), m.generation, 'must be greater than or equal to 0'));
   }
-  errs.push(...validateLabels(m.labels, p.child('labels')));
-  errs.push(...validateAnnotations(m.annotations, p.child('annotations')));
-  errs.push(...validateOwnerReferences(m.ownerReferences, p.child('ownerReferences')));
-  errs.push(...validateFinalizers(m.finalizers, p.child('finalizers')));
+  // Not push(...list): a list of a hundred thousand errors (one per finalizer of a 3 MiB body)
+  // would overflow the stack as call arguments.
+  for (const list of [
+    validateLabels(m.labels, p.child('labels')),
+    validateAnnotations(m.annotations, p.child('annotations')),
+    validateOwnerReferences(m.ownerReferences, p.child('ownerReferences')),
+    validateFinalizers(m.finalizers, p.child('finalizers')),
+  ]) {
+    for (const e of list) errs.push(e);
+  }
   return errs;
 }
 
