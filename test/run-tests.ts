@@ -1,7 +1,8 @@
 /**
  * Runs every suite (unit, integration against a real etcd, e2e) in one mocha run and ends with the
  * plain line `N passed, N failed[, N skipped]` that CI reads. Exit code 1 on any failure or when no
- * test ran at all. Usage: node --import tsx test/run-tests.ts [suite…]  (suites: unit integration e2e)
+ * test ran at all. Usage: node --import tsx test/run-tests.ts [suite…]  (suites: unit integration e2e
+ * reliability security; SOAK=1 runs the last two in their long form, see test/reliability/README.md)
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Mocha from 'mocha';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
-const allSuites = ['unit', 'integration', 'e2e'] as const;
+const allSuites = ['unit', 'integration', 'e2e', 'reliability', 'security'] as const;
 
 function testFiles(dir: string): string[] {
   let entries: string[];
