@@ -26,6 +26,7 @@ import {
 } from './policy-reconcile.js';
 import { accessPolicyLabel, type RBACObject, type RBACOp } from './rbac.js';
 import { writeStatus } from './status-writer.js';
+import { postEvent, rbacPath } from './writes.js';
 import { WorkQueue } from './workqueue.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -50,7 +51,6 @@ export interface RunningPolicyController {
   stop(): Promise<void>;
 }
 
-const component = 'connectors-access-apiserver';
 const controllerName = 'accesspolicy';
 
 function storeOf(stores: readonly Store<KubeObject>[], plural: string): Store<KubeObject> {
@@ -170,29 +170,27 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
 
   // --- writes ---
   const runOp = async (op: RBACOp): Promise<string | undefined> => {
-    const plural = (k: string): string => (k === 'Role' ? 'roles' : 'rolebindings');
-    const base = (ns: string, kind: string): string => `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/${plural(kind)}`;
     const describe = (what: string, r: { ok: boolean; code: number; message?: string }): string | undefined =>
       r.ok ? undefined : `${what}: ${String(r.code)} ${r.message ?? ''}`.trim();
     switch (op.op) {
       case 'create': {
-        const r = await client.call('POST', base(op.object.metadata.namespace ?? '', op.object.kind), op.object);
+        const r = await client.call('POST', rbacPath(op.object.kind, op.object.metadata.namespace ?? ''), op.object);
         if (!r.ok && r.code === 409) return `${op.object.kind} ${op.object.metadata.name ?? ''} exists and is not owned by this AccessPolicy`;
         return describe(`create ${op.object.kind} ${op.object.metadata.name ?? ''}`, r);
       }
       case 'update':
         return describe(
           `update ${op.object.kind} ${op.object.metadata.name ?? ''}`,
-          await client.call('PUT', `${base(op.object.metadata.namespace ?? '', op.object.kind)}/${encodeURIComponent(op.object.metadata.name ?? '')}`, op.object),
+          await client.call('PUT', rbacPath(op.object.kind, op.object.metadata.namespace ?? '', op.object.metadata.name ?? ''), op.object),
         );
       case 'recreate': {
-        const path = `${base(op.object.metadata.namespace ?? '', 'RoleBinding')}/${encodeURIComponent(op.object.metadata.name ?? '')}`;
-        const d = await client.call('DELETE', path, { preconditions: { uid: op.uid } });
+        const ns = op.object.metadata.namespace ?? '';
+        const d = await client.call('DELETE', rbacPath('RoleBinding', ns, op.object.metadata.name ?? ''), { preconditions: { uid: op.uid } });
         if (!d.ok && d.code !== 404) return describe(`delete RoleBinding ${op.object.metadata.name ?? ''}`, d);
-        return describe(`create RoleBinding ${op.object.metadata.name ?? ''}`, await client.call('POST', base(op.object.metadata.namespace ?? '', 'RoleBinding'), op.object));
+        return describe(`create RoleBinding ${op.object.metadata.name ?? ''}`, await client.call('POST', rbacPath('RoleBinding', ns), op.object));
       }
       case 'delete': {
-        const d = await client.call('DELETE', `${base(op.namespace, op.kind)}/${encodeURIComponent(op.name)}`, { preconditions: { uid: op.uid } });
+        const d = await client.call('DELETE', rbacPath(op.kind, op.namespace, op.name), { preconditions: { uid: op.uid } });
         return d.ok || d.code === 404 ? undefined : describe(`delete ${op.kind} ${op.name}`, d);
       }
     }
@@ -208,26 +206,9 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
     return { ok: true, allowed: res.body.status?.allowed === true };
   };
 
-  const postEvent = async (p: AccessPolicy, e: PolicyEvent): Promise<void> => {
-    const ts = now().toISOString();
-    const ns = p.metadata.namespace ?? 'default';
-    const ev = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: `${p.metadata.name ?? 'accesspolicy'}.`, namespace: ns },
-      involvedObject: { apiVersion: 'connectors.alauda.io/v1alpha1', kind: 'AccessPolicy', namespace: ns, name: p.metadata.name, uid: p.metadata.uid, resourceVersion: p.metadata.resourceVersion },
-      type: e.type,
-      reason: e.reason,
-      message: e.message,
-      source: { component },
-      reportingComponent: component,
-      reportingInstance: component,
-      firstTimestamp: ts,
-      lastTimestamp: ts,
-      count: 1,
-    };
-    const res = await client.call('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, ev);
-    if (!res.ok) log('warning', `event ${e.reason}: ${String(res.code)} ${res.message}`);
+  const postPolicyEvent = async (p: AccessPolicy, e: PolicyEvent): Promise<void> => {
+    const err = await postEvent(client, { kind: 'AccessPolicy', metadata: p.metadata }, e, now());
+    if (err !== undefined) log('warning', err);
   };
 
   const rbacIn = (ns: string): { roles: Role[]; roleBindings: RoleBinding[] } => ({
@@ -314,7 +295,7 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
       if (w.kind === 'notFound') return { kind: 'done' };
     }
     droppedByPolicy.set(key, applied.dropped);
-    for (const e of applied.events) if (mayWrite()) await postEvent(policy, e);
+    for (const e of applied.events) if (mayWrite()) await postPolicyEvent(policy, e);
     if (applied.retry !== undefined) return { kind: 'retry', message: applied.retry };
     if (writeError !== undefined) return { kind: 'retry', message: writeError };
     return { kind: 'done' };

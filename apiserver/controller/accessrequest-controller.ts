@@ -20,6 +20,7 @@ import { accessRequestLabel, type RBACOp } from './rbac.js';
 import { reconcileAccessRequest, revokeDeletedRequest, type ReconcileInputs, type RequestEvent } from './reconcile.js';
 import { selectorMatches } from './selector.js';
 import { writeStatus } from './status-writer.js';
+import { controllerComponent, postEvent, rbacPath } from './writes.js';
 import { WorkQueue } from './workqueue.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -45,7 +46,6 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-const component = 'connectors-access-apiserver';
 
 /** A check kind resolved against discovery: its collection path, or why it cannot be listed. */
 type CheckKindState = { readonly kind: 'served'; readonly informer: RemoteInformer } | { readonly kind: 'unserved'; readonly message: string } | { readonly kind: 'resolving' };
@@ -223,22 +223,20 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
   };
 
   const runOp = async (op: RBACOp): Promise<string | undefined> => {
-    const plural = (k: string): string => (k === 'Role' ? 'roles' : 'rolebindings');
-    const base = (ns: string, kind: string): string => `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/${plural(kind)}`;
     const describe = (r: { ok: boolean; code: number; message?: string }): string | undefined => (r.ok ? undefined : `${String(r.code)} ${r.message ?? ''}`);
     switch (op.op) {
       case 'create': {
-        const r = await client.call('POST', base(op.object.metadata.namespace ?? '', op.object.kind), op.object);
+        const r = await client.call('POST', rbacPath(op.object.kind, op.object.metadata.namespace ?? ''), op.object);
         if (!r.ok && r.code === 409) return `${op.object.kind} ${op.object.metadata.name ?? ''} exists and is not owned by this AccessRequest`;
         return describe(r);
       }
       case 'update':
-        return describe(await client.call('PUT', `${base(op.object.metadata.namespace ?? '', op.object.kind)}/${encodeURIComponent(op.object.metadata.name ?? '')}`, op.object));
+        return describe(await client.call('PUT', rbacPath(op.object.kind, op.object.metadata.namespace ?? '', op.object.metadata.name ?? ''), op.object));
       case 'recreate': {
-        const path = `${base(op.object.metadata.namespace ?? '', 'RoleBinding')}/${encodeURIComponent(op.object.metadata.name ?? '')}`;
-        const d = await client.call('DELETE', path, { preconditions: { uid: op.uid } });
+        const ns = op.object.metadata.namespace ?? '';
+        const d = await client.call('DELETE', rbacPath('RoleBinding', ns, op.object.metadata.name ?? ''), { preconditions: { uid: op.uid } });
         if (!d.ok && d.code !== 404) return describe(d);
-        return describe(await client.call('POST', base(op.object.metadata.namespace ?? '', 'RoleBinding'), op.object));
+        return describe(await client.call('POST', rbacPath('RoleBinding', ns), op.object));
       }
       case 'delete': {
         const d = await deleteRBAC(op);
@@ -248,9 +246,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
   };
 
   const deleteRBAC = async (op: RBACOp & { op: 'delete' }): Promise<{ kind: 'deleted' | 'absent' } | { kind: 'error'; message: string }> => {
-    const plural = op.kind === 'Role' ? 'roles' : 'rolebindings';
-    const path = `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(op.namespace)}/${plural}/${encodeURIComponent(op.name)}`;
-    const d = await client.call('DELETE', path, { preconditions: { uid: op.uid } });
+    const d = await client.call('DELETE', rbacPath(op.kind, op.namespace, op.name), { preconditions: { uid: op.uid } });
     if (d.ok) return { kind: 'deleted' };
     // 404: already gone; 409: the uid precondition failed, i.e. this object is gone too.
     if (d.code === 404 || d.code === 409) return { kind: 'absent' };
@@ -269,30 +265,13 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       if (d.kind === 'deleted') deleted = true;
     }
     // The cache may still show objects an earlier pass deleted: no second Event for those.
-    if (deleted) for (const e of plan.events) await postEvent(r, e);
+    if (deleted) for (const e of plan.events) await postRequestEvent(r, e);
     return undefined;
   };
 
-  const postEvent = async (r: AccessRequest, e: RequestEvent): Promise<void> => {
-    const ts = now().toISOString();
-    const ns = r.metadata.namespace ?? 'default';
-    const ev = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: `${r.metadata.name ?? 'accessrequest'}.`, namespace: ns },
-      involvedObject: { apiVersion: 'connectors.alauda.io/v1alpha1', kind: 'AccessRequest', namespace: ns, name: r.metadata.name, uid: r.metadata.uid, resourceVersion: r.metadata.resourceVersion },
-      type: e.type,
-      reason: e.reason,
-      message: e.message,
-      source: { component },
-      reportingComponent: component,
-      reportingInstance: component,
-      firstTimestamp: ts,
-      lastTimestamp: ts,
-      count: 1,
-    };
-    const res = await client.call('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, ev);
-    if (!res.ok) opts.log({ level: 'warning', msg: `event ${e.reason}: ${String(res.code)} ${res.message}`, controller: 'accessrequest' });
+  const postRequestEvent = async (r: AccessRequest, e: RequestEvent): Promise<void> => {
+    const err = await postEvent(client, { kind: 'AccessRequest', metadata: r.metadata }, e, now());
+    if (err !== undefined) opts.log({ level: 'warning', msg: err, controller: 'accessrequest' });
   };
 
   /** One pass; returns how to continue: done, retry with backoff, or come back later. */
@@ -352,7 +331,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       case 'retry':
         return { kind: 'retry', message: decision.message };
       case 'delete': {
-        const d = await arStore.delete({ namespace: ns, user: { name: `system:serviceaccount:${opts.systemNamespace}:${component}`, groups: [] }, now }, name, {
+        const d = await arStore.delete({ namespace: ns, user: { name: `system:serviceaccount:${opts.systemNamespace}:${controllerComponent}`, groups: [] }, now }, name, {
           dryRun: false,
           preconditions: { uid: decision.uid },
           propagationPolicy: 'Background',
@@ -389,7 +368,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       if (w.kind === 'error') return { kind: 'retry', message: `status write: ${w.message}` };
       if (w.kind === 'notFound') return { kind: 'done' };
     }
-    for (const e of applied.events) await postEvent(request, e);
+    for (const e of applied.events) await postRequestEvent(request, e);
     return { kind: 'done', ...(applied.requeueAfterMs === undefined ? {} : { after: applied.requeueAfterMs }) };
   };
 
