@@ -38,6 +38,7 @@ import type {
   WatchEvent,
   WatchOptions,
 } from './interface.js';
+import { sleep } from './sleep.js';
 
 export interface WatchCacheResource {
   /** The resource's key prefix, ending in '/': reads and watches at or under it use the cache. */
@@ -146,24 +147,6 @@ function entryOf(key: string, obj: StoredObject, revision: number): Entry {
   };
 }
 
-/** Resolves true after ms, or false as soon as signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve(false);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 interface Signalled {
   readonly promise: Promise<void>;

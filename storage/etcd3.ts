@@ -34,6 +34,7 @@ import type {
   WatchEvent,
   WatchOptions,
 } from './interface.js';
+import { sleep } from './sleep.js';
 
 export interface EtcdStorageOptions {
   readonly endpoints: readonly string[];
@@ -844,21 +845,3 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefi
   });
 }
 
-/** Resolves true after ms, or false as soon as signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve(false);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
