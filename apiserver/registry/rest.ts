@@ -84,6 +84,16 @@ export function conditionCell(obj: KubeObject, type: string, field: 'status' | '
   return typeof v === 'string' ? v : null;
 }
 
+/** The Ready and Reason columns of kinds with a Ready condition (Connector, ConnectorClass), as their CRDs print them. */
+export const readyConditionColumns: readonly PrinterColumn[] = (['status', 'reason'] as const).map((field) => ({
+  name: field === 'status' ? 'Ready' : 'Reason',
+  type: 'string',
+  description: field === 'status' ? 'Status of the Ready condition.' : 'Reason of the Ready condition.',
+  priority: 0,
+  jsonPath: `.status.conditions[?(@.type=="Ready")].${field}`,
+  cell: (o: KubeObject) => conditionCell(o, 'Ready', field),
+}));
+
 /** Everything the generic layers need to serve one resource. */
 export interface ResourceDefinition<T extends KubeObject = KubeObject> {
   readonly group: string;

@@ -7,7 +7,7 @@ import { isDNS1123Subdomain } from '../../api/validation/names.js';
 import { group, version, type Connector } from '../../apis/connectors/v1alpha1/types.js';
 import { validateConnector } from '../../apis/connectors/validation/connector.js';
 import { connectorSchema } from '../../../openapi/connectors-v1alpha1.js';
-import { ageColumn, conditionCell, type ResourceDefinition } from '../rest.js';
+import { ageColumn, readyConditionColumns, type ResourceDefinition } from '../rest.js';
 import { schemaStrategies } from '../schemastrategy.js';
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -30,22 +30,7 @@ export const connectorResource: ResourceDefinition<Connector> = {
   printerColumns: [
     { name: 'Class', type: 'string', description: 'The ConnectorClass of the Connector.', priority: 0, jsonPath: '.spec.connectorClassName', cell: (o) => str((o as Connector).spec?.connectorClassName) },
     { name: 'Address', type: 'string', description: 'The address of the tool.', priority: 0, jsonPath: '.spec.address', cell: (o) => str((o as Connector).spec?.address) },
-    {
-      name: 'Ready',
-      type: 'string',
-      description: 'Status of the Ready condition.',
-      priority: 0,
-      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
-      cell: (o) => conditionCell(o, 'Ready', 'status'),
-    },
-    {
-      name: 'Reason',
-      type: 'string',
-      description: 'Reason of the Ready condition.',
-      priority: 0,
-      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-      cell: (o) => conditionCell(o, 'Ready', 'reason'),
-    },
+    ...readyConditionColumns,
     ageColumn,
   ],
   strategy: connectorStrategies.strategy,

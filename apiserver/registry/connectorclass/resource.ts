@@ -6,7 +6,7 @@ import { isDNS1123Subdomain } from '../../api/validation/names.js';
 import { group, version, type ConnectorClass } from '../../apis/connectors/v1alpha1/types.js';
 import { validateConnectorClass } from '../../apis/connectors/validation/connector.js';
 import { connectorClassSchema } from '../../../openapi/connectors-v1alpha1.js';
-import { ageColumn, conditionCell, type ResourceDefinition } from '../rest.js';
+import { ageColumn, readyConditionColumns, type ResourceDefinition } from '../rest.js';
 import { schemaStrategies } from '../schemastrategy.js';
 
 export const connectorClassStrategies = schemaStrategies<ConnectorClass>(validateConnectorClass);
@@ -24,22 +24,7 @@ export const connectorClassResource: ResourceDefinition<ConnectorClass> = {
   categories: ['alauda'],
   schema: connectorClassSchema,
   printerColumns: [
-    {
-      name: 'Ready',
-      type: 'string',
-      description: 'Status of the Ready condition.',
-      priority: 0,
-      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
-      cell: (o) => conditionCell(o, 'Ready', 'status'),
-    },
-    {
-      name: 'Reason',
-      type: 'string',
-      description: 'Reason of the Ready condition.',
-      priority: 0,
-      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-      cell: (o) => conditionCell(o, 'Ready', 'reason'),
-    },
+    ...readyConditionColumns,
     ageColumn,
   ],
   strategy: connectorClassStrategies.strategy,
