@@ -41,9 +41,18 @@ export function defaultAPIGroup(kind: string): string | undefined {
 export function defaultAccessRequest(obj: AccessRequest): AccessRequest {
   const spec = obj.spec as AccessRequestSpec | undefined;
   if (spec === undefined) return obj;
-  let next: AccessRequestSpec = spec;
-  const context = spec.context as AccessRequestSpec['context'] | undefined;
-  const objectRef = context?.objectRef as ObjectReference | undefined;
+  const next = defaultContextAndSubject(spec);
+  return next === spec ? obj : { ...obj, spec: next };
+}
+
+/**
+ * AR-S3 on any spec with `context.objectRef` and `subject` (AccessRequest, AccessReview): the same
+ * spec when nothing was filled in, else a copy.
+ */
+export function defaultContextAndSubject<S extends { readonly context?: unknown; readonly subject?: unknown }>(spec: S): S {
+  let next: S = spec;
+  const context = spec.context as { objectRef?: ObjectReference } | undefined;
+  const objectRef = context?.objectRef;
   if (context !== undefined && objectRef !== undefined && (objectRef.apiVersion ?? '') === '') {
     next = { ...next, context: { ...context, objectRef: { ...objectRef, apiVersion: 'v1' } } };
   }
@@ -52,7 +61,7 @@ export function defaultAccessRequest(obj: AccessRequest): AccessRequest {
   if (subject !== undefined && apiGroup !== undefined && (subject.apiGroup ?? '') === '') {
     next = { ...next, subject: { ...subject, apiGroup } };
   }
-  return next === spec ? obj : { ...obj, spec: next };
+  return next;
 }
 
 /** AR-V3…AR-V7. `apiVersion` is judged as defaulted, so an unset one passes even undefaulted. */

@@ -12,8 +12,8 @@ import {
   validateOptionalName,
   validateRequiredName,
 } from '../../../api/validation/names.js';
-import type { AccessReview, AccessReviewPodTemplate, AccessReviewSpec, ObjectReference, Subject } from '../v1alpha1/types.js';
-import { defaultAPIGroup, validateObjectRef, validateSubject } from './accessrequest.js';
+import type { AccessReview, AccessReviewPodTemplate, AccessReviewSpec, Subject } from '../v1alpha1/types.js';
+import { defaultContextAndSubject, validateObjectRef, validateSubject } from './accessrequest.js';
 
 /**
  * AR-S3 applied to a review: objectRef `apiVersion` `v1`, subject `apiGroup` by kind. Only absent or
@@ -22,17 +22,7 @@ import { defaultAPIGroup, validateObjectRef, validateSubject } from './accessreq
 export function defaultAccessReview(obj: AccessReview): AccessReview {
   const spec = obj.spec as AccessReviewSpec | undefined;
   if (spec === undefined) return obj;
-  let next: AccessReviewSpec = spec;
-  const context = spec.context as AccessReviewSpec['context'] | undefined;
-  const objectRef = context?.objectRef as ObjectReference | undefined;
-  if (context !== undefined && objectRef !== undefined && (objectRef.apiVersion ?? '') === '') {
-    next = { ...next, context: { ...context, objectRef: { ...objectRef, apiVersion: 'v1' } } };
-  }
-  const subject = spec.subject as Subject | undefined;
-  const apiGroup = subject === undefined ? undefined : defaultAPIGroup(subject.kind);
-  if (subject !== undefined && apiGroup !== undefined && (subject.apiGroup ?? '') === '') {
-    next = { ...next, subject: { ...subject, apiGroup } };
-  }
+  const next = defaultContextAndSubject(spec);
   return next === spec ? obj : { ...obj, spec: next };
 }
 
