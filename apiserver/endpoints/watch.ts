@@ -6,6 +6,7 @@
 import type { Response } from 'express';
 import type { KubeObject } from '../api/meta.js';
 import type { ApiWatchEvent, WatchStream } from '../registry/store/index.js';
+import { sharedJson } from './shared-json.js';
 
 export interface WatchStreamOptions {
   readonly allowWatchBookmarks: boolean;
@@ -34,9 +35,9 @@ export async function streamWatch<T extends KubeObject>(
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.flushHeaders();
   let lastRV = stream.startResourceVersion;
-  const write = async (ev: unknown): Promise<void> => {
+  const write = async (line: string): Promise<void> => {
     if (res.writableEnded || res.destroyed) return;
-    if (!res.write(`${JSON.stringify(ev)}\n`)) {
+    if (!res.write(line)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           res.off('drain', done);
@@ -49,7 +50,7 @@ export async function streamWatch<T extends KubeObject>(
     }
   };
   const bookmark = (): Promise<void> =>
-    write(opts.render({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } }));
+    write(lineOf(opts.render({ type: 'BOOKMARK', object: { kind: opts.kind, apiVersion: opts.apiVersion, metadata: { resourceVersion: lastRV } } })));
 
   const timeoutMs = (opts.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000;
   // A last bookmark lets the client resume exactly where this stream ended.
@@ -72,7 +73,9 @@ export async function streamWatch<T extends KubeObject>(
       } else if (ev.type !== 'ERROR') {
         lastRV = ev.object.metadata.resourceVersion ?? lastRV;
       }
-      await write(opts.render(ev as ApiWatchEvent<KubeObject>));
+      const rendered = opts.render(ev as ApiWatchEvent<KubeObject>);
+      // Rendered as stored (JSON): the object's serialization is shared by every watcher.
+      await write(rendered === ev && ev.type !== 'BOOKMARK' && ev.type !== 'ERROR' ? eventLine(ev.type, ev.object) : lineOf(rendered));
       if (ev.type === 'ERROR') break;
     }
   } finally {
@@ -82,3 +85,8 @@ export async function streamWatch<T extends KubeObject>(
     if (!res.writableEnded) res.end();
   }
 }
+
+const lineOf = (ev: unknown): string => `${JSON.stringify(ev)}\n`;
+
+/** The same bytes as lineOf({ type, object }), with the object's JSON computed once for all watchers. */
+const eventLine = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: object): string => `{"type":"${type}","object":${sharedJson(object)}}\n`;

@@ -25,6 +25,12 @@ export interface StoreContext<T extends KubeObject> extends StoreDeps<T> {
   readonly key: (namespace: string | undefined, name: string) => string;
   /** Sets apiVersion/kind on an object read from storage (stored objects carry them too). */
   readonly typed: (obj: T) => T;
+  /**
+   * typed() for watch events: one watch-cache event goes to every watcher of the resource, so its
+   * typed copy is made once and shared (and serialized once, apiserver/endpoints/shared-json.ts).
+   * Callers must not modify the result.
+   */
+  readonly typedShared: (obj: T) => T;
   readonly toStatus: (e: StorageError, name: string) => Status;
 }
 
@@ -32,13 +38,23 @@ export function storeContext<T extends KubeObject>(deps: StoreDeps<T>): StoreCon
   const r = deps.resource;
   const apiVersion = apiVersionOf(r);
   const gr = groupResourceOf(r);
+  const typed = (obj: T): T => ({ ...obj, apiVersion, kind: r.kind });
+  const shared = new WeakMap<T, T>();
   return {
     ...deps,
     newUid: deps.newUid ?? randomUUID,
     apiVersion,
     gr,
     key: (ns, name) => deps.keys.objectKey(r.namespaced ? ns : undefined, name),
-    typed: (obj) => ({ ...obj, apiVersion, kind: r.kind }),
+    typed,
+    typedShared: (obj) => {
+      let t = shared.get(obj);
+      if (t === undefined) {
+        t = typed(obj);
+        shared.set(obj, t);
+      }
+      return t;
+    },
     toStatus: (e, name) => storageErrorToStatus(e, gr, name),
   };
 }

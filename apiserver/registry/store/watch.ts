@@ -91,14 +91,14 @@ export async function watch<T extends KubeObject>(
     for await (const ev of c.storage.watch<T>(prefix, from, signal, { progressNotify: true })) {
       switch (ev.type) {
         case 'ADDED':
-          if (matches(ev.object)) yield { type: 'ADDED', object: c.typed(ev.object) };
+          if (matches(ev.object)) yield { type: 'ADDED', object: c.typedShared(ev.object) };
           break;
         case 'MODIFIED': {
           const now = matches(ev.object);
           // Without the previous state, assume it matched: a spurious MODIFIED is harmless, a lost DELETED is not.
           const before = ev.prevObject === undefined ? true : matches(ev.prevObject);
-          if (now && before) yield { type: 'MODIFIED', object: c.typed(ev.object) };
-          else if (now) yield { type: 'ADDED', object: c.typed(ev.object) };
+          if (now && before) yield { type: 'MODIFIED', object: c.typedShared(ev.object) };
+          else if (now) yield { type: 'ADDED', object: c.typedShared(ev.object) };
           else if (before) {
             // Like the cacher: the old state, stamped with the revision at which it stopped matching.
             const old = ev.prevObject ?? ev.object;
@@ -107,7 +107,7 @@ export async function watch<T extends KubeObject>(
           break;
         }
         case 'DELETED':
-          if (matches(ev.object)) yield { type: 'DELETED', object: c.typed(ev.object) };
+          if (matches(ev.object)) yield { type: 'DELETED', object: c.typedShared(ev.object) };
           break;
         case 'PROGRESS':
           yield bookmark(ev.resourceVersion);

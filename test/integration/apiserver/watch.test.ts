@@ -9,10 +9,11 @@ interface WatchEventJSON {
 }
 
 /** Opens a watch and collects events until `until` says stop or the time runs out. */
-async function collect(url: string, until: (evs: WatchEventJSON[]) => boolean, ms = 5000): Promise<{ events: WatchEventJSON[]; status: number; contentType: string | null }> {
+async function collect(url: string, until: (evs: WatchEventJSON[]) => boolean, ms = 5000): Promise<{ events: WatchEventJSON[]; lines: string[]; status: number; contentType: string | null }> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), ms);
   const events: WatchEventJSON[] = [];
+  const lines: string[] = [];
   const res = await fetch(url, { signal: ctl.signal });
   let buf = '';
   try {
@@ -25,6 +26,7 @@ async function collect(url: string, until: (evs: WatchEventJSON[]) => boolean, m
       buf += decoder.decode(value, { stream: true });
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, nl));
         events.push(JSON.parse(buf.slice(0, nl)) as WatchEventJSON);
         buf = buf.slice(nl + 1);
       }
@@ -36,7 +38,7 @@ async function collect(url: string, until: (evs: WatchEventJSON[]) => boolean, m
     clearTimeout(timer);
     ctl.abort();
   }
-  return { events, status: res.status, contentType: res.headers.get('content-type') };
+  return { events, lines, status: res.status, contentType: res.headers.get('content-type') };
 }
 
 describe('REST watch', () => {
@@ -62,6 +64,24 @@ describe('REST watch', () => {
     const [added, modified, deleted] = events;
     expect(added?.object.kind).to.equal('AccessPolicy');
     expect(Number(deleted?.object.metadata.resourceVersion)).to.be.greaterThan(Number(modified?.object.metadata.resourceVersion));
+  });
+
+  it('gives every watcher the same bytes for an event (serialized once), typed and canonical JSON', async () => {
+    const rv = await mk('shared0', undefined, 'shared');
+    const url = `${api.url()}${aps('shared')}?watch=true&resourceVersion=${rv}`;
+    const watchers = [collect(url, (e) => e.length >= 2), collect(url, (e) => e.length >= 2)];
+    await new Promise((r) => setTimeout(r, 100));
+    await mk('shared1', undefined, 'shared');
+    await api.request('DELETE', `${aps('shared')}/shared1`);
+    const [a, b] = await Promise.all(watchers);
+    expect(a?.lines).to.have.length(2);
+    expect(a?.lines).to.deep.equal(b?.lines);
+    for (const line of a?.lines ?? []) {
+      const ev = JSON.parse(line) as { type: string; object: { apiVersion?: string; kind?: string } };
+      expect(line).to.equal(JSON.stringify({ type: ev.type, object: ev.object }));
+      expect(ev.object.kind).to.equal('AccessPolicy');
+      expect(ev.object.apiVersion).to.equal('connectors.alauda.io/v1alpha1');
+    }
   });
 
   it('starts with synthetic ADDED events when resourceVersion is unset', async () => {
