@@ -8,8 +8,9 @@
 import type { X509Certificate } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Result } from '../../storage/interface.js';
+import { clientNodeCall } from '../kube/client-node-call.js';
 import type { RequestHeaderConfig } from './requestheader.js';
-import { clientNodeCall, realSleep } from './tokenreview.js';
+import { realSleep } from './webhook.js';
 import { parseCertificateBundle } from './x509.js';
 
 export const authenticationConfigMapNamespace = 'kube-system';

@@ -13,22 +13,21 @@
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { failure, type Status } from '../api/status.js';
 import type { RequestInfo } from '../endpoints/request-info.js';
+import { clientNodeCall } from '../kube/client-node-call.js';
 import type { UserInfo } from '../registry/rest.js';
 import type { AuthenticationConfig } from './authentication-config.js';
 import { createRequestHeaderAuthenticator, stripAuthenticationHeaders } from './requestheader.js';
+import { createBearerTokenAuthenticator, type TokenAuthenticator } from './tokenreview.js';
+import type { AuthenticationResult, Authenticator, Authorizer, Decision } from './types.js';
 import {
   callWithBackoff,
-  clientNodeCall,
-  createBearerTokenAuthenticator,
   createExpiringLru,
   defaultReviewBackoff,
   realSleep,
   type BackoffOptions,
   type CallOptions,
   type ReviewCallResult,
-  type TokenAuthenticator,
-} from './tokenreview.js';
-import type { AuthenticationResult, Authenticator, Authorizer, Decision } from './types.js';
+} from './webhook.js';
 import { createX509Authenticator } from './x509.js';
 
 export const allAuthenticated = 'system:authenticated';

@@ -8,151 +8,23 @@
  * - the whole call, retries included, has a 10 s deadline; connection errors, 429 and 5xx are retried
  *   with exponential backoff (500 ms × 1.5, jitter 0.2, 5 attempts: DefaultAuthWebhookRetryBackoff).
  *
- * The review call and its backoff/cache plumbing are shared with the SubjectAccessReview authorizer.
+ * The review call, its backoff and the result cache come from ./webhook.ts, shared with the
+ * SubjectAccessReview authorizer; the client-node call from ../kube/client-node-call.ts.
  */
 import { createHash } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
-import { ApiException, AuthenticationV1Api, type KubeConfig, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { clientNodeCall } from '../kube/client-node-call.js';
 import type { UserInfo } from '../registry/rest.js';
 import type { AuthenticationResult, Authenticator } from './types.js';
-
-// --- Review calls: the seam towards kube-apiserver, faked in tests. ---
-
-export interface ReviewCallError {
-  /** HTTP status; undefined for connection errors and timeouts. */
-  readonly code: number | undefined;
-  readonly message: string;
-}
-
-/** The response body is outside data: it stays unknown until a validator narrows it. */
-export type ReviewCallResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ReviewCallError };
-
-export interface BackoffOptions {
-  readonly initialMs: number;
-  readonly factor: number;
-  readonly jitter: number;
-  /** Attempts in all, the first included. */
-  readonly steps: number;
-}
-
-export const defaultReviewBackoff: BackoffOptions = { initialMs: 500, factor: 1.5, jitter: 0.2, steps: 5 };
-
-export interface CallOptions {
-  readonly timeoutMs: number;
-  readonly backoff: BackoffOptions;
-  /** Resolves after ms, or early when the signal aborts; injectable so tests never wait. */
-  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  readonly random: () => number;
-}
-
-export const realSleep = async (ms: number, signal: AbortSignal): Promise<void> => {
-  try {
-    await delay(ms, undefined, { signal });
-  } catch {
-    // Aborted: the caller looks at the signal.
-  }
-};
-
-const isRetryable = (e: ReviewCallError): boolean => e.code === undefined || e.code === 429 || e.code >= 500;
-
-/** Calls with one deadline over all attempts, retrying transient failures with backoff. */
-export async function callWithBackoff(call: (signal: AbortSignal) => Promise<ReviewCallResult>, opts: CallOptions): Promise<ReviewCallResult> {
-  const deadline = AbortSignal.timeout(opts.timeoutMs);
-  const timedOut: ReviewCallResult = { ok: false, error: { code: undefined, message: `timed out after ${String(opts.timeoutMs)}ms` } };
-  let wait = opts.backoff.initialMs;
-  let last: ReviewCallResult = timedOut;
-  for (let attempt = 1; attempt <= opts.backoff.steps; attempt++) {
-    if (deadline.aborted) return timedOut;
-    let onAbort = (): void => undefined;
-    const aborted = new Promise<ReviewCallResult>((resolve) => {
-      onAbort = () => resolve(timedOut);
-      deadline.addEventListener('abort', onAbort, { once: true });
-    });
-    // The injected call might ignore the signal: the race keeps our deadline anyway.
-    const attemptResult = call(deadline).catch(
-      (e: unknown): ReviewCallResult => ({ ok: false, error: { code: undefined, message: e instanceof Error ? e.message : String(e) } }),
-    );
-    last = await Promise.race([attemptResult, aborted]);
-    deadline.removeEventListener('abort', onAbort);
-    if (!last.ok && deadline.aborted) return timedOut; // the fetch's own AbortError says less
-    if (last.ok || deadline.aborted || !isRetryable(last.error) || attempt === opts.backoff.steps) break;
-    await opts.sleep(wait * (1 + opts.random() * opts.backoff.jitter), deadline);
-    if (deadline.aborted) return timedOut;
-    wait *= opts.backoff.factor;
-  }
-  return last;
-}
-
-/** A middleware that hands our AbortSignal to client-node's fetch. */
-const signalOptions = (signal: AbortSignal): { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' } => ({
-  middleware: [
-    {
-      pre: (ctx) => {
-        ctx.setSignal(signal);
-        return new Observable(Promise.resolve(ctx));
-      },
-      post: (res) => new Observable(Promise.resolve(res)),
-    },
-  ],
-  middlewareMergeStrategy: 'append',
-});
-
-// client-node hands over an error response body as text (a Status, usually).
-function statusMessage(body: unknown): string | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return body === '' ? undefined : body.slice(0, 200);
-    }
-  }
-  const msg = typeof parsed === 'object' && parsed !== null ? (parsed as { message?: unknown }).message : undefined;
-  return typeof msg === 'string' && msg !== '' ? msg : undefined;
-}
-
-/** Wraps a client-node call: ApiException becomes its code and the Status message. */
-export async function clientNodeCall(signal: AbortSignal, call: (options: ReturnType<typeof signalOptions>) => Promise<unknown>): Promise<ReviewCallResult> {
-  try {
-    return { ok: true, value: await call(signalOptions(signal)) };
-  } catch (e) {
-    if (e instanceof ApiException) return { ok: false, error: { code: e.code, message: statusMessage(e.body) ?? `HTTP ${String(e.code)}` } };
-    return { ok: false, error: { code: undefined, message: e instanceof Error ? e.message : String(e) } };
-  }
-}
-
-// --- A small LRU with expiry, for token and SubjectAccessReview results. ---
-
-export interface ExpiringLru<V> {
-  get(key: string): V | undefined;
-  set(key: string, value: V, ttlMs: number): void;
-  readonly size: number;
-}
-
-export function createExpiringLru<V>(maxEntries: number, now: () => Date): ExpiringLru<V> {
-  const entries = new Map<string, { readonly value: V; readonly expires: number }>();
-  return {
-    get(key) {
-      const e = entries.get(key);
-      if (e === undefined) return undefined;
-      entries.delete(key);
-      if (e.expires <= now().getTime()) return undefined;
-      entries.set(key, e); // most recently used goes last
-      return e.value;
-    },
-    set(key, value, ttlMs) {
-      entries.delete(key);
-      entries.set(key, { value, expires: now().getTime() + ttlMs });
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries) break;
-        entries.delete(oldest);
-      }
-    },
-    get size() {
-      return entries.size;
-    },
-  };
-}
+import {
+  callWithBackoff,
+  createExpiringLru,
+  defaultReviewBackoff,
+  realSleep,
+  type BackoffOptions,
+  type CallOptions,
+  type ReviewCallResult,
+} from './webhook.js';
 
 // --- TokenReview ---
 

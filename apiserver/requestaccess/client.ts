@@ -7,7 +7,7 @@
 import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { AccessRequest } from '../apis/connectors/v1alpha1/types.js';
 import { group, version } from '../apis/connectors/v1alpha1/types.js';
-import { clientNodeCall } from '../auth/tokenreview.js';
+import { clientNodeCall } from '../kube/client-node-call.js';
 import type { ApiError } from './decide.js';
 import type { AccessRequestWatchEvent, ApiResult, RequestAccessClient } from './helper.js';
 

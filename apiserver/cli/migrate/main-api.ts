@@ -1,27 +1,16 @@
 /** The MainApiServer of migrate over @kubernetes/client-node (CustomObjectsApi, ApiregistrationV1Api). */
-import { ApiException, ApiextensionsV1Api, ApiregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, ApiregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api/meta.js';
+import { clientNodeFailure } from '../../kube/client-node-call.js';
 import { migratedKinds, type MigratedKind } from './plan.js';
 import { apiServiceName, MainApiError, type MainApiServer } from './run.js';
 
-// client-node hands over an error response body as text (a Status, usually).
-function statusMessage(body: unknown): string | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return body === '' ? undefined : body.slice(0, 200);
-    }
-  }
-  const msg = typeof parsed === 'object' && parsed !== null ? (parsed as { message?: unknown }).message : undefined;
-  return typeof msg === 'string' && msg !== '' ? msg : undefined;
-}
-
+/** An error response keeps its code, with `HTTP <code>: <Status message>` for the message. */
 function toMainApiError(e: unknown): MainApiError {
   if (e instanceof MainApiError) return e;
-  if (e instanceof ApiException) return new MainApiError(e.code, `HTTP ${String(e.code)}: ${statusMessage(e.body) ?? 'no message'}`);
-  return new MainApiError(undefined, e instanceof Error ? e.message : String(e));
+  const f = clientNodeFailure(e);
+  if (f.code === undefined) return new MainApiError(undefined, f.message);
+  return new MainApiError(f.code, `HTTP ${String(f.code)}: ${f.statusMessage ?? 'no message'}`);
 }
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {

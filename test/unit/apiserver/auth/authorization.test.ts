@@ -9,7 +9,7 @@ import {
   type CreateSubjectAccessReview,
   type SubjectAccessReviewBody,
 } from '../../../../apiserver/auth/delegating.js';
-import type { ReviewCallResult } from '../../../../apiserver/auth/tokenreview.js';
+import type { ReviewCallResult } from '../../../../apiserver/auth/webhook.js';
 import { requestInfo, type RequestInfo } from '../../../../apiserver/endpoints/request-info.js';
 import type { UserInfo } from '../../../../apiserver/registry/rest.js';
 

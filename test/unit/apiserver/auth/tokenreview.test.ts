@@ -2,15 +2,13 @@ import { expect } from 'chai';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import {
-  callWithBackoff,
   createBearerTokenAuthenticator,
-  createExpiringLru,
   createTokenReviewAuthenticator,
   type CreateTokenReview,
-  type ReviewCallResult,
   type TokenAuthenticator,
   type TokenReviewBody,
 } from '../../../../apiserver/auth/tokenreview.js';
+import { callWithBackoff, createExpiringLru, type ReviewCallResult } from '../../../../apiserver/auth/webhook.js';
 
 const reviewed = (status: Record<string, unknown>): ReviewCallResult => ({
   ok: true,
