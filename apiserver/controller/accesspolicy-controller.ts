@@ -24,9 +24,9 @@ import {
   type ReviewOutcome,
   type SubjectReview,
 } from './policy-reconcile.js';
-import { accessPolicyLabel, type RBACObject, type RBACOp } from './rbac.js';
+import { accessPolicyLabel, type RBACObject } from './rbac.js';
 import { writeStatus } from './status-writer.js';
-import { postEvent, rbacPath } from './writes.js';
+import { postEvent, runRBACOp } from './writes.js';
 import { WorkQueue } from './workqueue.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -168,34 +168,6 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
   const roles = rbacInformer('roles');
   const roleBindings = rbacInformer('rolebindings');
 
-  // --- writes ---
-  const runOp = async (op: RBACOp): Promise<string | undefined> => {
-    const describe = (what: string, r: { ok: boolean; code: number; message?: string }): string | undefined =>
-      r.ok ? undefined : `${what}: ${String(r.code)} ${r.message ?? ''}`.trim();
-    switch (op.op) {
-      case 'create': {
-        const r = await client.call('POST', rbacPath(op.object.kind, op.object.metadata.namespace ?? ''), op.object);
-        if (!r.ok && r.code === 409) return `${op.object.kind} ${op.object.metadata.name ?? ''} exists and is not owned by this AccessPolicy`;
-        return describe(`create ${op.object.kind} ${op.object.metadata.name ?? ''}`, r);
-      }
-      case 'update':
-        return describe(
-          `update ${op.object.kind} ${op.object.metadata.name ?? ''}`,
-          await client.call('PUT', rbacPath(op.object.kind, op.object.metadata.namespace ?? '', op.object.metadata.name ?? ''), op.object),
-        );
-      case 'recreate': {
-        const ns = op.object.metadata.namespace ?? '';
-        const d = await client.call('DELETE', rbacPath('RoleBinding', ns, op.object.metadata.name ?? ''), { preconditions: { uid: op.uid } });
-        if (!d.ok && d.code !== 404) return describe(`delete RoleBinding ${op.object.metadata.name ?? ''}`, d);
-        return describe(`create RoleBinding ${op.object.metadata.name ?? ''}`, await client.call('POST', rbacPath('RoleBinding', ns), op.object));
-      }
-      case 'delete': {
-        const d = await client.call('DELETE', rbacPath(op.kind, op.namespace, op.name), { preconditions: { uid: op.uid } });
-        return d.ok || d.code === 404 ? undefined : describe(`delete ${op.kind} ${op.name}`, d);
-      }
-    }
-  };
-
   const review = async (r: SubjectReview): Promise<ReviewOutcome> => {
     const res = await client.call<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1',
@@ -225,7 +197,7 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
     const live = rbacIn(ns);
     for (const op of policyCleanupOps(ns, name, uid, [...live.roles, ...live.roleBindings] as RBACObject[])) {
       if (!mayWrite()) return { kind: 'done' };
-      const err = await runOp(op);
+      const err = await runRBACOp(client, op, 'AccessPolicy');
       if (err !== undefined) return { kind: 'retry', message: err };
     }
     deletedUids.delete(key);
@@ -278,7 +250,7 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
     let writeError: string | undefined;
     for (const op of applied.ops) {
       if (!mayWrite()) return { kind: 'done' };
-      const err = await runOp(op);
+      const err = await runRBACOp(client, op, 'AccessPolicy');
       if (err === undefined) continue;
       if (op.op === 'delete') return { kind: 'retry', message: err };
       const second = reconcileAccessPolicy({ ...inp, rbacWriteFailure: err });

@@ -16,11 +16,11 @@ import { findCondition } from './conditions.js';
 import { createKubeClient, RemoteInformer, type KubeClient, type KubeObjectJSON } from './kube-client.js';
 import { LocalInformer, objectKey } from './local-informer.js';
 import type { CheckObject, ConfigMap, Connector, Pod, Role, RoleBinding } from './objects.js';
-import { accessRequestLabel, type RBACOp } from './rbac.js';
+import { accessRequestLabel } from './rbac.js';
 import { reconcileAccessRequest, revokeDeletedRequest, type ReconcileInputs, type RequestEvent } from './reconcile.js';
 import { selectorMatches } from './selector.js';
 import { writeStatus } from './status-writer.js';
-import { controllerComponent, postEvent, rbacPath } from './writes.js';
+import { controllerComponent, deleteRBACObject, postEvent, runRBACOp } from './writes.js';
 import { WorkQueue } from './workqueue.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -222,37 +222,6 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
     return { ok: false, message: `GET Pod: ${String(res.code)} ${res.message}` };
   };
 
-  const runOp = async (op: RBACOp): Promise<string | undefined> => {
-    const describe = (r: { ok: boolean; code: number; message?: string }): string | undefined => (r.ok ? undefined : `${String(r.code)} ${r.message ?? ''}`);
-    switch (op.op) {
-      case 'create': {
-        const r = await client.call('POST', rbacPath(op.object.kind, op.object.metadata.namespace ?? ''), op.object);
-        if (!r.ok && r.code === 409) return `${op.object.kind} ${op.object.metadata.name ?? ''} exists and is not owned by this AccessRequest`;
-        return describe(r);
-      }
-      case 'update':
-        return describe(await client.call('PUT', rbacPath(op.object.kind, op.object.metadata.namespace ?? '', op.object.metadata.name ?? ''), op.object));
-      case 'recreate': {
-        const ns = op.object.metadata.namespace ?? '';
-        const d = await client.call('DELETE', rbacPath('RoleBinding', ns, op.object.metadata.name ?? ''), { preconditions: { uid: op.uid } });
-        if (!d.ok && d.code !== 404) return describe(d);
-        return describe(await client.call('POST', rbacPath('RoleBinding', ns), op.object));
-      }
-      case 'delete': {
-        const d = await deleteRBAC(op);
-        return d.kind === 'error' ? d.message : undefined;
-      }
-    }
-  };
-
-  const deleteRBAC = async (op: RBACOp & { op: 'delete' }): Promise<{ kind: 'deleted' | 'absent' } | { kind: 'error'; message: string }> => {
-    const d = await client.call('DELETE', rbacPath(op.kind, op.namespace, op.name), { preconditions: { uid: op.uid } });
-    if (d.ok) return { kind: 'deleted' };
-    // 404: already gone; 409: the uid precondition failed, i.e. this object is gone too.
-    if (d.code === 404 || d.code === 409) return { kind: 'absent' };
-    return { kind: 'error', message: `delete ${op.kind} ${op.namespace}/${op.name}: ${String(d.code)} ${d.message}` };
-  };
-
   /** §5.6: a request being deleted, or gone, loses its grant at once. Returns an error to retry on. */
   const revokeDeleted = async (ns: string, r: AccessRequest): Promise<string | undefined> => {
     const inNs = (o: KubeObjectJSON): boolean => o.metadata.namespace === ns;
@@ -260,7 +229,7 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
     let deleted = false;
     for (const op of plan.ops) {
       if (op.op !== 'delete') continue;
-      const d = await deleteRBAC(op);
+      const d = await deleteRBACObject(client, op);
       if (d.kind === 'error') return d.message;
       if (d.kind === 'deleted') deleted = true;
     }
@@ -349,9 +318,9 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
       const failures = new Map<string, string>();
       for (const op of applied.rbac.ops) {
         if (opts.canWrite !== undefined && !opts.canWrite()) return { kind: 'done' };
-        const err = await runOp(op);
+        const err = await runRBACOp(client, op, 'AccessRequest');
         if (err === undefined) continue;
-        if (op.op === 'delete') return { kind: 'retry', message: `delete ${op.kind} ${op.namespace}/${op.name}: ${err}` };
+        if (op.op === 'delete') return { kind: 'retry', message: err };
         failures.set(op.policy, err);
         break;
       }

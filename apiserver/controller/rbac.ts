@@ -26,7 +26,7 @@ export type RBACOp =
   | { readonly op: 'update'; readonly policy: string; readonly object: RBACObject }
   /** `roleRef` is immutable: delete the binding (uid precondition), then create it. */
   | { readonly op: 'recreate'; readonly policy: string; readonly object: RoleBinding; readonly uid: string }
-  /** Delete with uid precondition; a 404 counts as done. */
+  /** Delete with uid precondition; a 404 or 409 (that uid is gone) counts as done: writes.ts deleteRBACObject. */
   | {
       readonly op: 'delete';
       readonly kind: RBACObject['kind'];

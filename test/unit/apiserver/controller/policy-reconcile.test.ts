@@ -492,9 +492,9 @@ describe('reconcileAccessPolicy: each PermissionSynced reason', () => {
 
   it('SyncFailed with the API error when a write fails', () => {
     const w = world();
-    w.failWrites.set('RoleBinding', 'create RoleBinding connectors-policy-oci-default-access: 403 forbidden');
+    w.failWrites.set('RoleBinding', '403 forbidden');
     runPass(w, at(t0));
-    expect(conds(w.policy)['PermissionSynced']).to.deep.equal(['False', 'SyncFailed', 'create RoleBinding connectors-policy-oci-default-access: 403 forbidden']);
+    expect(conds(w.policy)['PermissionSynced']).to.deep.equal(['False', 'SyncFailed', '403 forbidden']);
     expect(w.events.map((e) => e.reason)).to.not.include('PermissionGranted');
   });
 
