@@ -98,11 +98,60 @@ const defaults = {
   progressRetryMs: 100,
 };
 
-/** What the cache keeps of one object. Selectors see it as the object (metadata only). */
-interface Entry extends SerializedObject {
+type EntryMetadata = { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+
+/**
+ * What the cache keeps of one object: its JSON and what selectors read. Selectors see it as the
+ * object (metadata only). It is kept lean, since there is one per stored object: the name and
+ * namespace are read back from the key (`…/<namespace>/<name>`) instead of being kept twice, and
+ * apiVersion/kind are interned (a JSON.parse makes new strings for every object).
+ */
+class Entry implements SerializedObject {
   readonly key: string;
   readonly revision: number;
-  readonly metadata: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly json: string;
+  readonly apiVersion: string | undefined;
+  readonly kind: string | undefined;
+  private readonly labels: Readonly<Record<string, string>> | undefined;
+  private readonly namespaced: boolean;
+  /** The metadata as read, when its name and namespace are not the key's (never, from our stores). */
+  private readonly explicit: EntryMetadata | undefined;
+
+  constructor(key: string, obj: StoredObject, revision: number) {
+    this.key = key;
+    this.revision = revision;
+    this.json = JSON.stringify(obj);
+    this.apiVersion = interned(obj['apiVersion']);
+    this.kind = interned(obj['kind']);
+    const m = obj.metadata as { name?: unknown; namespace?: unknown; labels?: unknown };
+    const name = typeof m.name === 'string' ? m.name : undefined;
+    const namespace = typeof m.namespace === 'string' ? m.namespace : undefined;
+    const labels = typeof m.labels === 'object' && m.labels !== null ? (m.labels as Record<string, string>) : undefined;
+    this.labels = labels;
+    this.namespaced = namespace !== undefined;
+    const fromKey = name !== undefined && key.endsWith(namespace === undefined ? `/${name}` : `/${namespace}/${name}`);
+    this.explicit = fromKey
+      ? undefined
+      : { ...(name === undefined ? {} : { name }), ...(namespace === undefined ? {} : { namespace }), ...(labels === undefined ? {} : { labels }) };
+  }
+
+  get metadata(): EntryMetadata {
+    if (this.explicit !== undefined) return this.explicit;
+    const slash = this.key.lastIndexOf('/');
+    const name = this.key.slice(slash + 1);
+    const namespace = this.namespaced ? this.key.slice(this.key.lastIndexOf('/', slash - 1) + 1, slash) : undefined;
+    return { name, ...(namespace === undefined ? {} : { namespace }), ...(this.labels === undefined ? {} : { labels: this.labels }) };
+  }
+}
+
+// A handful of distinct values (one apiVersion and kind per resource); bounded all the same.
+const internTable = new Map<string, string>();
+function interned(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const known = internTable.get(v);
+  if (known !== undefined) return known;
+  if (internTable.size < 256) internTable.set(v, v);
+  return v;
 }
 
 interface CachedEvent {
@@ -130,23 +179,7 @@ function parseRevision(what: string, s: string): number {
   return Number(s);
 }
 
-function entryOf(key: string, obj: StoredObject, revision: number): Entry {
-  const json = JSON.stringify(obj);
-  const m = obj.metadata as { name?: unknown; namespace?: unknown; labels?: unknown };
-  const metadata: { name?: string; namespace?: string; labels?: Readonly<Record<string, string>> } = {};
-  if (typeof m.name === 'string') metadata.name = m.name;
-  if (typeof m.namespace === 'string') metadata.namespace = m.namespace;
-  if (typeof m.labels === 'object' && m.labels !== null) metadata.labels = m.labels as Record<string, string>;
-  return {
-    key,
-    revision,
-    json,
-    apiVersion: typeof obj['apiVersion'] === 'string' ? obj['apiVersion'] : undefined,
-    kind: typeof obj['kind'] === 'string' ? obj['kind'] : undefined,
-    metadata,
-  };
-}
-
+const entryOf = (key: string, obj: StoredObject, revision: number): Entry => new Entry(key, obj, revision);
 
 interface Signalled {
   readonly promise: Promise<void>;
