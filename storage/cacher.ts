@@ -240,6 +240,8 @@ class ResourceCache {
 
   private waiters: Waiter[] = [];
   private progressTimer: NodeJS.Timeout | undefined;
+  /** Drops the ring's events once they are no longer fresh, also when no new event comes to do it. */
+  private readonly evictTimer: NodeJS.Timeout;
   /** A progress request is out and not answered yet. */
   private progressAsked = false;
   readonly progressRequests = new EventTarget();
@@ -253,6 +255,10 @@ class ResourceCache {
     this.inner = inner;
     this.settings = settings;
     this.stopSignal = stopSignal;
+    // After a burst (a bulk import) the ring holds up to maxSize fresh events, each a decoded object;
+    // without a timer they would stay until the next write, however long that takes.
+    this.evictTimer = setInterval(() => this.evict(this.settings.now()), Math.max(100, Math.min(10_000, settings.freshEventsMs / 4)));
+    this.evictTimer.unref();
     this.loop = this.run();
   }
 
@@ -273,6 +279,7 @@ class ResourceCache {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.evictTimer);
     this.ready = false;
     this.failWaiters();
     this.signalChange();

@@ -224,6 +224,16 @@ c.close();`;
         }
       });
 
+      it('lets the ring shrink back to its capacity once a burst is no longer fresh, without new writes', async function () {
+        const s = await cached({ size: 2, freshEventsMs: 300 });
+        for (let i = 0; i < 8; i++) must(await s.create(key('ns1', `burst${String(i)}`), widget(`burst${String(i)}`)));
+        must(await s.list(prefix, {}));
+        expect(s.stats()[0]?.events).to.equal(8); // fresh: kept past the capacity
+        const deadline = Date.now() + 5000;
+        while ((s.stats()[0]?.events ?? 0) > 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(s.stats()[0]?.events).to.equal(2);
+      });
+
       it('ends a watcher that fell behind the ring with Compacted (410)', async function () {
         const s = await cached({ size: 2, freshEventsMs: 0 });
         const from = must(await s.currentRevision());
