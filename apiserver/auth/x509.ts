@@ -44,6 +44,21 @@ export function parseCertificateBundle(pem: string): Result<X509Certificate[], s
 export function peerCertificateChain(req: IncomingMessage): X509Certificate[] {
   const socket = req.socket;
   if (!(socket instanceof TLSSocket)) return [];
+  let chain = peerChains.get(socket);
+  if (chain === undefined) {
+    chain = readPeerChain(socket);
+    // What a connection's peer presented is read once: from here on the peer may not renegotiate
+    // (the only way its certificate could change), so every request on it sees this chain.
+    socket.disableRenegotiation();
+    peerChains.set(socket, chain);
+  }
+  return [...chain];
+}
+
+/** The parsed chain of each TLS connection: every request of a keep-alive connection reuses it. */
+const peerChains = new WeakMap<TLSSocket, readonly X509Certificate[]>();
+
+function readPeerChain(socket: TLSSocket): X509Certificate[] {
   const out: X509Certificate[] = [];
   const seen = new Set<string>();
   let cur: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
@@ -146,6 +161,16 @@ export interface CertificateFacts {
 }
 
 export function certificateFacts(cert: X509Certificate): CertificateFacts | undefined {
+  if (factsOf.has(cert)) return factsOf.get(cert);
+  const facts = readCertificateFacts(cert);
+  factsOf.set(cert, facts);
+  return facts;
+}
+
+/** Read once per certificate object (the connection's chain is kept, so once per connection). */
+const factsOf = new WeakMap<X509Certificate, CertificateFacts | undefined>();
+
+function readCertificateFacts(cert: X509Certificate): CertificateFacts | undefined {
   const buf = cert.raw;
   const outer = readTlv(buf, 0, buf.length);
   const certSeq = outer === undefined ? undefined : children(buf, outer);
@@ -205,6 +230,52 @@ const signedBy = (cert: X509Certificate, issuer: X509Certificate): boolean => {
  * possible links. Returns the chain leaf → root, or the reason in Go's words.
  */
 export function verifyClientCertificate(
+  leaf: X509Certificate,
+  intermediates: readonly X509Certificate[],
+  roots: readonly X509Certificate[],
+  now: Date,
+): Result<X509Certificate[], string> {
+  // A keep-alive connection presents the same certificate objects on every request: its verified
+  // chain holds for as long as every certificate in it is valid and the trusted roots are the same
+  // (a CA rotation brings a new roots array). Failures are not kept: they are rare and must not stick.
+  const t = now.getTime();
+  const known = verifiedChains.get(leaf);
+  if (
+    known !== undefined &&
+    known.roots === roots &&
+    t >= known.from &&
+    t <= known.until &&
+    known.intermediates.length === intermediates.length &&
+    known.intermediates.every((c, i) => c === intermediates[i])
+  ) {
+    return { ok: true, value: [...known.chain] };
+  }
+  const verified = verifyChain(leaf, intermediates, roots, now);
+  if (verified.ok) {
+    const facts = verified.value.map((c) => certificateFacts(c));
+    verifiedChains.set(leaf, {
+      roots,
+      intermediates: [...intermediates],
+      chain: verified.value,
+      from: Math.max(...facts.map((f) => f?.notBefore.getTime() ?? Infinity)),
+      until: Math.min(...facts.map((f) => f?.notAfter.getTime() ?? -Infinity)),
+    });
+  }
+  return verified;
+}
+
+interface VerifiedChain {
+  readonly roots: readonly X509Certificate[];
+  readonly intermediates: readonly X509Certificate[];
+  readonly chain: readonly X509Certificate[];
+  /** The window in which every certificate of the chain is valid, in ms since the epoch. */
+  readonly from: number;
+  readonly until: number;
+}
+
+const verifiedChains = new WeakMap<X509Certificate, VerifiedChain>();
+
+function verifyChain(
   leaf: X509Certificate,
   intermediates: readonly X509Certificate[],
   roots: readonly X509Certificate[],

@@ -247,6 +247,27 @@ describe('delegated authentication over TLS', function () {
         expect(verify(tc.leaf, tc.roots, new Date(Date.now() + tc.days * 86_400_000))).to.contain(tc.want);
       });
     }
+
+    it('reuses a verified chain only for the same roots and while every certificate is valid', () => {
+      // The same objects, as a keep-alive connection presents them on every request.
+      const leaf = new X509Certificate(readFileSync(cert('frontProxyClient').crt));
+      const roots = (name: string): X509Certificate[] => {
+        const r = parseCertificateBundle(pem(cert(name)));
+        if (!r.ok) throw new Error(r.error);
+        return r.value;
+      };
+      const trusted = roots('frontProxyCA');
+      const now = new Date();
+      expect(verifyClientCertificate(leaf, [], trusted, now).ok).to.equal(true);
+      expect(verifyClientCertificate(leaf, [], trusted, now).ok).to.equal(true);
+      // A CA rotation (new roots) verifies again, and fails for a leaf of the old CA.
+      const rotated = verifyClientCertificate(leaf, [], roots('frontProxyCA2'), now);
+      expect(rotated.ok ? 'ok' : rotated.error).to.equal('x509: certificate signed by unknown authority');
+      const later = verifyClientCertificate(leaf, [], trusted, new Date(now.getTime() + 20 * 86_400_000));
+      expect(later.ok ? 'ok' : later.error).to.contain('has expired');
+      const earlier = verifyClientCertificate(leaf, [], trusted, new Date(now.getTime() - 2 * 86_400_000));
+      expect(earlier.ok ? 'ok' : earlier.error).to.contain('is before');
+    });
   });
 
   describe('front proxy', () => {
