@@ -25,6 +25,8 @@ export type Conn =
       readonly cert?: string;
       readonly key?: string;
       readonly insecure?: boolean;
+      /** Sent with every request (the front-proxy's X-Remote-User/-Group for (b′)). */
+      readonly headers?: Readonly<Record<string, string>>;
     }
   | { readonly kind: 'etcd'; readonly endpoint: string };
 
@@ -172,7 +174,7 @@ function httpDriver(conn: Extract<Conn, { kind: 'http' }>, op: Op, connections: 
     const res = await pool.request({
       method,
       path,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': body.type }) },
+      headers: { accept: 'application/json', ...conn.headers, ...(body === undefined ? {} : { 'content-type': body.type }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body.value) }),
     });
     let bytes = 0;
@@ -383,12 +385,12 @@ async function runWatch(job: WatchJob): Promise<WatchResult> {
     const writePool = new Pool(conn.origin, { connections: 1, pipelining: 1, connect: tls });
     closers.push(() => void watchPool.destroy(), () => void writePool.close());
     // Start at the collection's current revision, so existing objects are not replayed.
-    const list = await writePool.request({ method: 'GET', path: `${job.collection}?limit=1` });
+    const list = await writePool.request({ method: 'GET', path: `${job.collection}?limit=1`, headers: { ...conn.headers } });
     const rv = (JSON.parse(await list.body.text()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
     let closing = false;
     closers.unshift(() => (closing = true));
     const open = async (): Promise<void> => {
-      const res = await watchPool.request({ method: 'GET', path: `${job.collection}?watch=true&resourceVersion=${rv}` });
+      const res = await watchPool.request({ method: 'GET', path: `${job.collection}?watch=true&resourceVersion=${rv}`, headers: { ...conn.headers } });
       if (res.statusCode !== 200) throw new Error(`watch: HTTP ${String(res.statusCode)} ${await res.body.text()}`);
       let buf = '';
       res.body.setEncoding('utf8');
@@ -418,7 +420,7 @@ async function runWatch(job: WatchJob): Promise<WatchResult> {
       const res = await writePool.request({
         method: 'POST',
         path: job.collection,
-        headers: { 'content-type': 'application/json' },
+        headers: { ...conn.headers, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
       const text = await res.body.text();

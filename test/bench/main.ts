@@ -11,13 +11,15 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../cluster/control-plane.js';
 import { startLoadClient, type LoadClient } from './load-client.js';
 import { renderReport, resultsDir, type MemoryResult, type Results } from './report.js';
 import { summarizeProfile } from './profile.js';
-import { startTargets, targetIds, type TargetId } from './targets.js';
+import { breakdownTargetIds, startTargets, targetIds, type TargetId } from './targets.js';
 import {
   accessRequestBody,
+  breakdownWorkloads,
   fullPlan,
   largeCount,
   largeWorkloads,
@@ -34,6 +36,9 @@ import {
   summarizeWatch,
   type MemoryPoint,
   type Plan,
+  cpuSeconds,
+  machineCpu,
+  type MeasuredRep,
   type RequestWorkloadId,
   type WatchWorkloadResult,
   type WorkloadResult,
@@ -92,9 +97,12 @@ try {
 
   // Seed data: the same object count and shape everywhere, each target in its own format.
   const templates = await phase('seed', async () => {
-    const tpl: Record<TargetId, string> = { direct: '', aggregated: '', crd: '', etcd: '' };
+    // (a′) and (b′) share (a)'s and (b)'s storage, so their data too.
+    const tpl: Record<TargetId, string> = { direct: '', aggregated: '', crd: '', etcd: '', direct2w: '', backend: '' };
     for (const id of http) tpl[id] = await storedTemplate(t[id]);
     tpl.etcd = tpl.direct;
+    tpl.direct2w = tpl.direct;
+    tpl.backend = tpl.aggregated;
     for (const id of targetIds) {
       await seed(t[id], tpl[id], namespaces.small, 0, smallCount);
       await seed(t[id], tpl[id], namespaces.large, 0, largeCount);
@@ -104,35 +112,54 @@ try {
 
   // Request workloads: each repetition runs every workload on every target, the target order rotating.
   const results = new Map<string, WorkloadResult>();
-  const runWorkloads = async (ids: readonly RequestWorkloadId[], on: readonly TargetId[], reps: number): Promise<void> => {
+  const breakdown = new Map<string, WorkloadResult>();
+  // repBase keeps the written names of a phase apart from another's on the same storage.
+  const runWorkloads = async (ids: readonly RequestWorkloadId[], on: readonly TargetId[], reps: number, into = results, repBase = (_: TargetId) => 0): Promise<void> => {
     for (let rep = 1; rep <= reps; rep++) {
       const order = on.map((_, i) => on[(i + rep) % on.length] as TargetId);
       for (const id of ids) {
         for (const target of order) {
           const size = plan.sizes[id];
-          const r = await client.run({ conn: t[target].conn, op: opFor(id, t[target], rep), ...size });
+          const pids = t[target].cpuPids ?? [];
+          const cpu0 = serverCpu(pids);
+          const machine0 = machineCpu();
+          const wall0 = performance.now();
+          const loaded = await client.run({ conn: t[target].conn, op: opFor(id, t[target], repBase(target) + rep), ...size });
+          const wall = (performance.now() - wall0) / 1000;
+          const machine1 = machineCpu();
+          const cpu = serverCpu(pids) - cpu0;
+          const r: MeasuredRep = {
+            ...loaded,
+            ...(pids.length === 0 ? {} : { serverCpuMsPerRequest: Number(((cpu * 1000) / (size.warmup + size.count)).toFixed(3)), serverCores: Number((cpu / wall).toFixed(2)) }),
+            machineBusy: Number(((machine1.busy - machine0.busy) / Math.max(1e-9, machine1.total - machine0.total)).toFixed(2)),
+          };
           if (r.errors > 0) log(`  ${id} on ${target}: ${String(r.errors)} errors, first: ${r.firstError ?? ''}`);
           const key = `${id}/${target}`;
-          const w = results.get(key) ?? { workload: id, target, size, reps: [] };
+          const w = into.get(key) ?? { workload: id, target, size, reps: [] };
           w.reps.push(r);
-          results.set(key, w);
+          into.set(key, w);
         }
       }
       log(`  repetition ${String(rep)}/${String(reps)} done`);
     }
   };
   await phase('requests', () => runWorkloads(mainWorkloads, targetIds, plan.reps));
+  // The same server with a second worker, and (b)'s server without the aggregator in front.
+  await phase('aggregation and cores', () =>
+    runWorkloads(breakdownWorkloads, breakdownTargetIds, plan.reps, breakdown, (target) => 100 * (breakdownTargetIds.indexOf(target) + 1)),
+  );
 
   // Watch fan-out: per target, the watchers stay open across the repetitions.
+  const watchTargetIds: readonly TargetId[] = [...targetIds, 'direct2w', 'backend'];
   const watch: WatchWorkloadResult[] = [];
   await phase('watch', async () => {
     for (const w of plan.watch) {
-      for (const target of targetIds) {
+      for (const target of watchTargetIds) {
         const r = await client.watch({
           conn: t[target].conn,
           collection: t[target].collection(namespaces.watch),
           body: accessRequestBody(t[target].apiVersion),
-          namePrefix: `fan${String(w.watchers)}-`,
+          namePrefix: `fan${String(w.watchers)}-${target}-`, // (a′) and (b′) share storage with (a) and (b)
           watchers: w.watchers,
           reps: plan.reps,
           warmupEvents: w.warmupEvents,
@@ -145,15 +172,19 @@ try {
     }
   });
 
+  // (a′) is done: it would otherwise ingest the large store beside (a) and disturb its readings.
+  await t.direct2w.stop?.();
+
   // Memory: RSS with the data sets above, then with `largeStored` AccessRequests in all.
   const memTargets: readonly TargetId[] = ['direct', 'crd'];
   const memory = await phase('memory', async () => {
     const out: MemoryResult[] = [];
     for (const id of memTargets) {
       const pid = t[id].pid ?? -1;
-      const before: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id])) };
+      // The data sets were written minutes ago: the caches' event windows are past already.
+      const before: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id], 2000)) };
       await seed(t[id], templates[id], namespaces.memory, 0, plan.largeStored - before.stored);
-      const after: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id])) };
+      const after: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id], plan.memorySettleMs)) };
       const added = after.stored - before.stored;
       const heap = after.heapUsedBytes === undefined || before.heapUsedBytes === undefined ? undefined : (after.heapUsedBytes - before.heapUsedBytes) / added;
       out.push({
@@ -170,7 +201,7 @@ try {
   await phase('large store', () => runWorkloads(largeWorkloads, ['direct', 'crd', 'etcd'], plan.reps));
 
   await phase('stop', stop);
-  for (const w of results.values()) summarize(w);
+  for (const w of [...results.values(), ...breakdown.values()]) summarize(w);
 
   const profiles =
     profDir === undefined
@@ -199,6 +230,7 @@ try {
     versions: targets.versions,
     objectJsonBytes: { ours: templates.direct.length, crd: templates.crd.length },
     workloads: [...results.values()],
+    breakdown: [...breakdown.values()],
     watch,
     memory,
     phases,
@@ -229,6 +261,17 @@ function sourceHash(): string {
   };
   for (const d of ['apiserver', 'storage', 'openapi']) walk(d);
   return h.digest('hex').slice(0, 16);
+}
+
+/** CPU seconds of the serving processes (each with its descendants); 0 for one that is gone. */
+function serverCpu(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + cpuSeconds(pid);
+    } catch {
+      return sum;
+    }
+  }, 0);
 }
 
 function mib(bytes: number): string {

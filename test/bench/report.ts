@@ -7,8 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileSummary } from './profile.js';
-import { targetIds, targetLabels, type TargetId } from './targets.js';
+import { breakdownTargetIds, targetIds, targetLabels, type TargetId } from './targets.js';
 import {
+  breakdownWorkloads,
   largeWorkloads,
   mainWorkloads,
   workloadLabels,
@@ -52,6 +53,8 @@ export interface Results {
   readonly versions: Readonly<Record<string, string>>;
   readonly objectJsonBytes: { readonly ours: number; readonly crd: number };
   readonly workloads: readonly WorkloadResult[];
+  /** The "aggregation and cores" phase (runs from 2026-12-05 on). */
+  readonly breakdown?: readonly WorkloadResult[];
   readonly watch: readonly WatchWorkloadResult[];
   readonly memory: readonly MemoryResult[];
   readonly phases: Readonly<Record<string, number>>;
@@ -72,25 +75,28 @@ const ratio = (a: number | undefined, b: number | undefined): number | undefined
 const x = (r: number | undefined): string => (r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
 const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
 
-function find(r: Results, w: RequestWorkloadId, t: TargetId): WorkloadResult['median'] {
-  return r.workloads.find((x) => x.workload === w && x.target === t)?.median;
+function find(r: Results, w: RequestWorkloadId, t: TargetId, from: readonly WorkloadResult[] = r.workloads): WorkloadResult['median'] {
+  return from.find((x) => x.workload === w && x.target === t)?.median;
 }
 
-function requestTable(r: Results, ids: readonly RequestWorkloadId[], targets: readonly TargetId[]): string[] {
+function requestTable(r: Results, ids: readonly RequestWorkloadId[], targets: readonly TargetId[], base: TargetId = 'crd', from: readonly WorkloadResult[] = r.workloads): string[] {
   const rows = [
     `| workload | ${targets.map((t) => targetLabels[t]).join(' | ')} |`,
     `| --- | ${targets.map(() => '---:').join(' | ')} |`,
   ];
   for (const id of ids) {
-    const crd = find(r, id, 'crd');
+    const baseline = find(r, id, base, from);
     const cells = targets.map((t) => {
-      const m = find(r, id, t);
+      const m = find(r, id, t, from);
       if (m === undefined) return '–';
       const err = m.errors > 0 ? ` **${String(m.errors)} errors**` : '';
-      const rel = t === 'crd' ? '' : ` (${x(ratio(m.opsPerSec, crd?.opsPerSec))})`;
-      return `${fmt(m.opsPerSec)}/s${rel}<br>p50 ${fmt(m.p50Ms)} · p99 ${fmt(m.p99Ms)} ms${err}`;
+      const rel = t === base ? '' : ` (${x(ratio(m.opsPerSec, baseline?.opsPerSec))})`;
+      const cpu = m.serverCpuMsPerRequest === undefined ? '' : `<br>CPU ${fmt(m.serverCpuMsPerRequest)} ms/req, ${fmt(m.serverCores)} cores`;
+      return `${fmt(m.opsPerSec)}/s${rel}<br>p50 ${fmt(m.p50Ms)} · p99 ${fmt(m.p99Ms)} ms${cpu}${err}`;
     });
-    rows.push(`| ${workloadLabels[id]} | ${cells.join(' | ')} |`);
+    const busy = targets.map((t) => find(r, id, t, from)?.machineBusy).filter((b): b is number => b !== undefined);
+    const machine = busy.length === 0 ? '' : `<br>machine busy ${busy.map((b) => `${String(Math.round(b * 100))} %`).join(' / ')}`;
+    rows.push(`| ${workloadLabels[id]}${machine} | ${cells.join(' | ')} |`);
   }
   return rows;
 }
@@ -157,20 +163,39 @@ function markdown(r: Results, file: string, svgFile: string): string {
     '',
     '### Requests (throughput, ratio to (c), latency)',
     '',
+    'Each cell: throughput (ratio), latency, and the serving processes\' CPU per request and cores kept busy ((b): kube-apiserver',
+    'and ours together; warm-up requests included). Under each workload, the share of the whole machine that was busy during',
+    'each target\'s run, in column order: at ~100 % every core was taken and throughput is set by CPU per request.',
+    '',
     ...requestTable(r, mainWorkloads, targetIds),
     '',
     `### With ${r.plan.largeStored.toLocaleString('en')} AccessRequests stored`,
     '',
     ...requestTable(r, largeWorkloads, ['direct', 'crd', 'etcd']),
     '',
+  );
+  if (r.breakdown !== undefined && r.breakdown.length > 0) {
+    lines.push(
+      '### Aggregation and cores (ratios to (a); a phase of its own, interleaved the same way)',
+      '',
+      '(a) → (a′) is what the second core gives; (a) → (b′) is delegated authentication and authorization (front-proxy',
+      'certificate, SubjectAccessReview cache) in our server; (b′) → (b) is kube-apiserver\'s hop: its own authentication,',
+      'authorization and priority-and-fairness, and the proxy.',
+      '',
+      ...requestTable(r, breakdownWorkloads, breakdownTargetIds, 'direct', r.breakdown),
+      '',
+    );
+  }
+  const watchTargets = [...targetIds, ...breakdownTargetIds.filter((t) => !targetIds.includes(t))].filter((t) => r.watch.some((w) => w.target === t));
+  lines.push(
     '### Watch fan-out (one writer; delivery latency from the create being sent)',
     '',
-    `| watchers | ${targetIds.map((t) => targetLabels[t]).join(' | ')} |`,
-    `| --- | ${targetIds.map(() => '---:').join(' | ')} |`,
+    `| watchers | ${watchTargets.map((t) => targetLabels[t]).join(' | ')} |`,
+    `| --- | ${watchTargets.map(() => '---:').join(' | ')} |`,
   );
   for (const n of [...new Set(r.watch.map((w) => w.watchers))]) {
     const crd = r.watch.find((w) => w.watchers === n && w.target === 'crd');
-    const cells = targetIds.map((t) => {
+    const cells = watchTargets.map((t) => {
       const w = r.watch.find((w) => w.watchers === n && w.target === t);
       if (w === undefined) return '–';
       const rel = t === 'crd' ? '' : ` (${x(ratio(w.median.p99Ms, crd?.median.p99Ms))})`;
@@ -197,7 +222,10 @@ function markdown(r: Results, file: string, svgFile: string): string {
   for (const mem of r.memory) {
     const pts = mem.points
       .map((p) => {
-        const heap = p.heapUsedBytes === undefined ? '' : ` (heap ${mib(p.heapUsedBytes)}${p.externalBytes === undefined ? '' : `, external ${mib(p.externalBytes)}`} MiB)`;
+        const heap =
+          p.heapUsedBytes === undefined
+            ? ''
+            : ` (heap ${mib(p.heapUsedBytes)}${p.heapTotalBytes === undefined ? '' : ` of ${mib(p.heapTotalBytes)} committed`}${p.externalBytes === undefined ? '' : `, external ${mib(p.externalBytes)}`} MiB)`;
         return `${p.stored.toLocaleString('en')} → ${mib(p.rssBytes)} MiB${heap}`;
       })
       .join('; ');
@@ -232,7 +260,9 @@ function markdown(r: Results, file: string, svgFile: string): string {
   return lines.join('\n');
 }
 
-const colors: Readonly<Record<TargetId, string>> = { direct: '#1f77b4', aggregated: '#6baed6', crd: '#ff7f0e', etcd: '#7f7f7f' };
+const colors: Readonly<Record<TargetId, string>> = {
+  direct: '#1f77b4', aggregated: '#6baed6', crd: '#ff7f0e', etcd: '#7f7f7f', direct2w: '#2ca02c', backend: '#9467bd',
+};
 
 /**
  * Small multiples: one group per workload, each scaled to the largest of the HTTP targets and

@@ -9,6 +9,12 @@
  *   `bench.connectors.alauda.io`, so it does not collide with our APIService), on its own etcd;
  * - (d) `etcd`: the raw etcd3 client against (a)'s etcd, keys under `/bench-raw/`.
  *
+ * Two more take apart what (a) and (b) differ in, for the "aggregation and cores" phase:
+ * - (a′) `direct2w`: (a) again with `--workers=2` (node:cluster), on (a)'s etcd;
+ * - (b′) `backend`: the (b) process reached directly, as kube-apiserver's proxy reaches it (the
+ *   front-proxy client certificate and X-Remote-User/-Group headers): delegated authentication and
+ *   authorization without the aggregator hop.
+ *
  * The control plane is test/cluster/control-plane.ts' (without its server: (b) is started here with
  * `--enable-controllers=false`, since neither (a) nor (c) runs controllers).
  */
@@ -25,13 +31,18 @@ import { crdOf } from '../e2e/fixtures/generate-crds.js';
 import { startEtcd, type EtcdProcess } from '../support/etcd.js';
 import type { Conn } from './load-client.js';
 
-export type TargetId = 'direct' | 'aggregated' | 'crd' | 'etcd';
+export type TargetId = 'direct' | 'aggregated' | 'crd' | 'etcd' | 'direct2w' | 'backend';
+/** The four systems the issue compares; every workload runs on them. */
 export const targetIds: readonly TargetId[] = ['direct', 'aggregated', 'crd', 'etcd'];
+/** The "aggregation and cores" phase: (a) → (a′) is the second core, (a) → (b′) → (b) the aggregation. */
+export const breakdownTargetIds: readonly TargetId[] = ['direct', 'direct2w', 'backend', 'aggregated'];
 export const targetLabels: Readonly<Record<TargetId, string>> = {
   direct: '(a) ours, direct',
   aggregated: '(b) ours via kube-apiserver',
   crd: '(c) CRD in kube-apiserver',
   etcd: '(d) raw etcd3 floor',
+  direct2w: '(a′) ours, direct, --workers=2',
+  backend: '(b′) (b)\'s server reached directly, front-proxy auth',
 };
 
 export const benchGroup = 'bench.connectors.alauda.io';
@@ -50,10 +61,14 @@ export interface Target {
   readonly store: { readonly endpoint: string; key(ns: string, name: string): string };
   /** The serving process (RSS), for HTTP targets. */
   readonly pid?: number;
+  /** The processes that serve a request (CPU time): (b) is kube-apiserver and ours, (d) etcd. */
+  readonly cpuPids?: readonly number[];
   /** (a) only: a full GC in the server, then its `process.memoryUsage()` (gc-hook.ts). */
   readonly memoryAfterGc?: () => Promise<NodeJS.MemoryUsage>;
   /** A request as the load client's user (setup only: templates, cache warm-up); HTTP targets. */
   readonly request?: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: string }>;
+  /** Stops this target early ((a′), so that it does not ingest the large store); stop() does it otherwise. */
+  readonly stop?: () => Promise<void>;
 }
 
 export interface Targets {
@@ -87,7 +102,7 @@ function freePort(): Promise<number> {
   });
 }
 
-type Tls = { ca?: string; cert?: string; key?: string; insecure?: boolean };
+type Tls = { ca?: string; cert?: string; key?: string; insecure?: boolean; headers?: Record<string, string> };
 
 function httpClient(origin: string, tls: Tls) {
   const agent = new Agent({
@@ -235,6 +250,20 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     stops.push(() => stopChild(direct));
     log(`  (a) direct on ${originA}`);
 
+    // (a′) the same server with two worker processes, on the same etcd (so the same data).
+    const portA2 = await freePort();
+    const originA2 = `https://127.0.0.1:${String(portA2)}`;
+    const probeA2 = httpClient(originA2, { insecure: true });
+    const direct2w = await startServer(
+      'direct2w',
+      ['--import', 'tsx', join(repoRoot, 'apiserver/main.ts'), '--standalone', '--workers=2',
+        `--etcd-servers=${etcdA.endpoint}`, `--secure-port=${String(portA2)}`, '--bind-address=127.0.0.1', `--cert-dir=${join(dir, 'direct2w-certs')}`],
+      dir,
+      async () => (await probeA2('GET', '/readyz')).status === 200,
+    );
+    stops.push(() => stopChild(direct2w));
+    log(`  (a′) direct, two workers, on ${originA2}`);
+
     // (b) our server for the aggregator, then its APIService.
     const portB = await freePort();
     const extCa = readFileSync(cp.pki.extCa.crt, 'utf8');
@@ -260,6 +289,13 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     log(`  (b) aggregated through ${kubeOrigin}`);
 
     const http = (origin: string, tls: Tls): Conn => ({ kind: 'http', origin, ...tls });
+    // What kube-apiserver's proxy presents to (b): its front-proxy client cert and the user in headers.
+    const asProxy: Tls = {
+      ca: extCa,
+      cert: readFileSync(cp.pki.frontProxyClient.crt, 'utf8'),
+      key: readFileSync(cp.pki.frontProxyClient.key, 'utf8'),
+      headers: { 'X-Remote-User': 'e2e-admin', 'X-Remote-Group': 'system:masters' },
+    };
     const api = (group: string) => ({
       collection: (ns: string) => `/apis/${group}/${gv}/namespaces/${ns}/accessrequests`,
       allCollection: () => `/apis/${group}/${gv}/accessrequests`,
@@ -271,22 +307,36 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     const rawRoot = `/bench-raw/${ourGroup}/accessrequests`;
     const etcdExt = `http://127.0.0.1:${String(cp.ports.etcdExtClient)}`;
     const etcdKube = `http://127.0.0.1:${String(cp.ports.etcdKubeClient)}`;
+    const kubePid = cp.pids['kube-apiserver'];
+    const pidsOf = (...ps: (number | undefined)[]): readonly number[] => ps.filter((p): p is number => p !== undefined);
     const byId: Record<TargetId, Target> = {
       direct: {
         id: 'direct', conn: http(originA, { insecure: true }), apiVersion: `${ourGroup}/${gv}`, ...api(ourGroup),
-        store: stored(etcdA.endpoint, '/registry', ourGroup), ...(direct.pid === undefined ? {} : { pid: direct.pid }),
+        store: stored(etcdA.endpoint, '/registry', ourGroup), ...(direct.pid === undefined ? {} : { pid: direct.pid }), cpuPids: pidsOf(direct.pid),
         request: probeA,
         memoryAfterGc,
       },
       aggregated: {
         id: 'aggregated', conn: http(kubeOrigin, admin), apiVersion: `${ourGroup}/${gv}`, ...api(ourGroup),
         store: stored(etcdExt, '/registry', ourGroup), ...(aggregated.pid === undefined ? {} : { pid: aggregated.pid }),
+        cpuPids: pidsOf(kubePid, aggregated.pid),
         request: kube,
       },
       crd: {
         id: 'crd', conn: http(kubeOrigin, admin), apiVersion: `${benchGroup}/${gv}`, ...api(benchGroup),
-        store: stored(etcdKube, '/registry', benchGroup), ...(cp.pids['kube-apiserver'] === undefined ? {} : { pid: cp.pids['kube-apiserver'] }),
+        store: stored(etcdKube, '/registry', benchGroup), ...(kubePid === undefined ? {} : { pid: kubePid }), cpuPids: pidsOf(kubePid),
         request: kube,
+      },
+      direct2w: {
+        id: 'direct2w', conn: http(originA2, { insecure: true }), apiVersion: `${ourGroup}/${gv}`, ...api(ourGroup),
+        store: stored(etcdA.endpoint, '/registry', ourGroup), ...(direct2w.pid === undefined ? {} : { pid: direct2w.pid }), cpuPids: pidsOf(direct2w.pid),
+        request: probeA2,
+        stop: () => stopChild(direct2w),
+      },
+      backend: {
+        id: 'backend', conn: http(`https://127.0.0.1:${String(portB)}`, asProxy), apiVersion: `${ourGroup}/${gv}`, ...api(ourGroup),
+        store: stored(etcdExt, '/registry', ourGroup), ...(aggregated.pid === undefined ? {} : { pid: aggregated.pid }),
+        cpuPids: pidsOf(aggregated.pid),
       },
       etcd: {
         id: 'etcd', conn: { kind: 'etcd', endpoint: etcdA.endpoint }, apiVersion: `${ourGroup}/${gv}`,

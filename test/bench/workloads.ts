@@ -22,6 +22,12 @@ export interface Plan {
   readonly watch: readonly { readonly watchers: number; readonly events: number; readonly warmupEvents: number; readonly intervalMs: number }[];
   /** Total stored AccessRequests at the large memory point (the small one is the list data set). */
   readonly largeStored: number;
+  /**
+   * Quiet time before a memory reading. A watch cache keeps the events of the last 75 s beyond its
+   * capacity (ours and kube-apiserver's): the full run waits them out, so that its reading is of the
+   * stored objects; the quick run's also holds the seed burst's events.
+   */
+  readonly memorySettleMs: number;
 }
 
 export const namespaces = {
@@ -65,6 +71,8 @@ export const workloadLabels: Readonly<Record<RequestWorkloadId, string>> = {
 export const mainWorkloads: readonly RequestWorkloadId[] = [
   'get', 'list-1k', 'list-1k-paged', 'list-10k', 'list-10k-paged', 'create', 'update', 'delete',
 ];
+/** The "aggregation and cores" phase, on (a), (a′), (b′) and (b). */
+export const breakdownWorkloads: readonly RequestWorkloadId[] = ['get', 'list-10k', 'list-10k-paged', 'create', 'update', 'delete'];
 /** After the large seed, on (a), (c) and (d). */
 export const largeWorkloads: readonly RequestWorkloadId[] = ['get-large', 'list-large-paged'];
 
@@ -90,6 +98,7 @@ export const quickPlan: Plan = {
     { watchers: 1000, events: 5, warmupEvents: 2, intervalMs: 100 },
   ],
   largeStored: 30_000,
+  memorySettleMs: 2000,
 };
 
 export const fullPlan: Plan = {
@@ -112,6 +121,7 @@ export const fullPlan: Plan = {
     { watchers: 1000, events: 50, warmupEvents: 5, intervalMs: 100 },
   ],
   largeStored: 100_000,
+  memorySettleMs: 90_000,
 };
 
 /** The AccessRequest every write sends (the README's example). */
@@ -224,7 +234,39 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** RSS of a process and its descendants (a multi-process server counts whole). */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
-  let total = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024 + sumOverChildren(pid, rssBytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU
+
+/** Linux's USER_HZ: /proc times are in 1/100 s on every architecture Node runs on. */
+const ticksPerSecond = 100;
+
+/**
+ * CPU time (user + system) a process and its living descendants have used, in seconds. A child that
+ * exited during a reading is lost from it; the servers' workers live for the whole run.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const own = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  return own + sumOverChildren(pid, cpuSeconds);
+}
+
+/** The whole machine's CPU time so far, busy and total, in seconds summed over every core. */
+export function machineCpu(): { readonly busy: number; readonly total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal (guest time is inside user already)
+  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: (total - idle) / ticksPerSecond, total: total / ticksPerSecond };
+}
+
+function sumOverChildren(pid: number, of: (child: number) => number): number {
+  let total = 0;
   for (const tid of readdirSync(`/proc/${String(pid)}/task`)) {
     let children = '';
     try {
@@ -234,7 +276,7 @@ export function rssBytes(pid: number): number {
     }
     for (const c of children.split(' ').filter((x) => x !== '')) {
       try {
-        total += rssBytes(Number(c));
+        total += of(Number(c));
       } catch {
         // child gone
       }
@@ -250,18 +292,20 @@ export interface MemoryPoint {
   readonly heapUsedBytes?: number;
   /** (a): memory outside the V8 heap held by JS objects (Buffers and ArrayBuffers), after the GC. */
   readonly externalBytes?: number;
+  /** (a): the V8 heap's committed size (used + free space V8 keeps), after the GC. */
+  readonly heapTotalBytes?: number;
 }
 
 /**
  * The server's memory once it has seen every stored object: a consistent `limit=1` list (which waits
- * for a watch cache to catch up with etcd), 2 s of quiet, a full GC where the target allows it, then
+ * for a watch cache to catch up with etcd), settleMs of quiet, a full GC where the target allows it, then
  * the median of three RSS readings.
  */
-export async function settledMemory(t: Target): Promise<Omit<MemoryPoint, 'stored'>> {
+export async function settledMemory(t: Target, settleMs: number): Promise<Omit<MemoryPoint, 'stored'>> {
   if (t.pid === undefined || t.request === undefined) throw new Error(`${t.id} has no process`);
   const r = await t.request('GET', `${t.allCollection()}?limit=1`);
   if (r.status !== 200) throw new Error(`settle ${t.id}: HTTP ${String(r.status)}`);
-  await sleep(2000);
+  await sleep(settleMs);
   const usage = await t.memoryAfterGc?.();
   await sleep(500);
   const readings: number[] = [];
@@ -271,7 +315,7 @@ export async function settledMemory(t: Target): Promise<Omit<MemoryPoint, 'store
   }
   return {
     rssBytes: median(readings),
-    ...(usage === undefined ? {} : { heapUsedBytes: usage.heapUsed, externalBytes: usage.external }),
+    ...(usage === undefined ? {} : { heapUsedBytes: usage.heapUsed, externalBytes: usage.external, heapTotalBytes: usage.heapTotal }),
   };
 }
 
@@ -285,12 +329,31 @@ export function median(xs: readonly number[]): number {
   return v.length % 2 === 1 ? (v[mid] ?? Number.NaN) : ((v[mid - 1] ?? 0) + (v[mid] ?? 0)) / 2;
 }
 
+/** One repetition: the load client's figures and what the machine did meanwhile (warm-up included). */
+export interface MeasuredRep extends LoadResult {
+  /** CPU time of the serving processes ((b): kube-apiserver and ours) per request, warm-up requests counted. */
+  readonly serverCpuMsPerRequest?: number;
+  /** Cores the serving processes kept busy on average (CPU seconds ÷ wall seconds). */
+  readonly serverCores?: number;
+  /** Share of the machine's CPU time (all cores) that was busy: near 1 means every core was taken. */
+  readonly machineBusy?: number;
+}
+
 export interface WorkloadResult {
   readonly workload: RequestWorkloadId;
   readonly target: TargetId;
   readonly size: Size;
-  readonly reps: LoadResult[];
-  median?: { readonly opsPerSec: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: number; readonly meanBytes: number };
+  readonly reps: MeasuredRep[];
+  median?: {
+    readonly opsPerSec: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly errors: number;
+    readonly meanBytes: number;
+    readonly serverCpuMsPerRequest?: number;
+    readonly serverCores?: number;
+    readonly machineBusy?: number;
+  };
 }
 
 export function summarize(w: WorkloadResult): void {
@@ -300,7 +363,15 @@ export function summarize(w: WorkloadResult): void {
     p99Ms: Number(median(w.reps.map((r) => r.p99Ms)).toFixed(2)),
     errors: w.reps.reduce((n, r) => n + r.errors, 0),
     meanBytes: Math.round(median(w.reps.map((r) => r.meanBytes))),
+    ...medianOf('serverCpuMsPerRequest', w.reps, 3),
+    ...medianOf('serverCores', w.reps, 2),
+    ...medianOf('machineBusy', w.reps, 2),
   };
+}
+
+function medianOf<K extends 'serverCpuMsPerRequest' | 'serverCores' | 'machineBusy'>(k: K, reps: readonly MeasuredRep[], digits: number): Partial<Record<K, number>> {
+  const xs = reps.map((r) => r[k]).filter((x): x is number => x !== undefined);
+  return xs.length === 0 ? {} : ({ [k]: Number(median(xs).toFixed(digits)) } as Partial<Record<K, number>>);
 }
 
 export interface WatchWorkloadResult {
