@@ -12,7 +12,8 @@ import type { AccessPolicy } from '../apis/connectors/v1alpha1/types.js';
 import type { StoreContext } from '../registry/store/context.js';
 import type { Store } from '../registry/store/index.js';
 import { parseControllerConfig, type ControllerConfig } from './config.js';
-import { createKubeClient, RemoteInformer, type KubeClient, type KubeObjectJSON } from './kube-client.js';
+import { configMapInformer, ownedRBACInformers, runWorkers, storeOf } from './driver.js';
+import { createKubeClient, RemoteInformer, type KubeClient } from './kube-client.js';
 import { LocalInformer, objectKey } from './local-informer.js';
 import type { ConfigMap, Connector, Role, RoleBinding } from './objects.js';
 import {
@@ -52,12 +53,6 @@ export interface RunningPolicyController {
 }
 
 const controllerName = 'accesspolicy';
-
-function storeOf(stores: readonly Store<KubeObject>[], plural: string): Store<KubeObject> {
-  const s = stores.find((x) => x.context.resource.plural === plural);
-  if (s === undefined) throw new Error(`no store for ${plural}`);
-  return s;
-}
 
 const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean => {
   const ea = Object.entries(a ?? {});
@@ -132,41 +127,19 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
     onError: onError('namespaces'),
   });
   let config: ControllerConfig = parseControllerConfig(undefined);
-  const cmData = (cm: KubeObjectJSON): Record<string, string> | undefined => cm['data'] as Record<string, string> | undefined;
-  const configMaps = new RemoteInformer({
+  const setConfig = (next: ControllerConfig): void => {
+    config = next;
+  };
+  const configMaps = configMapInformer({
     client,
-    path: `/api/v1/namespaces/${encodeURIComponent(opts.systemNamespace)}/configmaps`,
-    onAdd: (cm) => {
-      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(cmData(cm));
-      everything();
-    },
-    onUpdate: (cm) => {
-      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(cmData(cm));
-      everything();
-    },
-    onDelete: (cm) => {
-      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(undefined);
-      everything();
-    },
+    systemNamespace: opts.systemNamespace,
+    configMapName: opts.configMapName,
+    onConfig: setConfig,
+    onConfigDeleted: setConfig,
+    everything,
     onError: onError('configmaps'),
   });
-  const onOwned = (o: KubeObjectJSON): void => {
-    for (const ref of o.metadata.ownerReferences ?? []) {
-      if (ref.kind === 'AccessPolicy' && ref.apiVersion.startsWith('connectors.alauda.io/')) queue.add(`${o.metadata.namespace ?? ''}/${ref.name}`);
-    }
-  };
-  const rbacInformer = (plural: 'roles' | 'rolebindings'): RemoteInformer =>
-    new RemoteInformer({
-      client,
-      path: `/apis/rbac.authorization.k8s.io/v1/${plural}`,
-      labelSelector: accessPolicyLabel,
-      onAdd: onOwned,
-      onUpdate: onOwned,
-      onDelete: onOwned,
-      onError: onError(plural),
-    });
-  const roles = rbacInformer('roles');
-  const roleBindings = rbacInformer('rolebindings');
+  const { roles, roleBindings } = ownedRBACInformers(client, 'AccessPolicy', accessPolicyLabel, queue, onError);
 
   const review = async (r: SubjectReview): Promise<ReviewOutcome> => {
     const res = await client.call<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
@@ -273,51 +246,22 @@ export function startAccessPolicyController(opts: AccessPolicyControllerOptions)
     return { kind: 'done' };
   };
 
-  let stopped = false;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      try {
-        const r = await sync(key);
-        if (r.kind === 'retry') {
-          log('info', `retrying ${key}: ${r.message}`);
-          queue.addRateLimited(key);
-        } else {
-          queue.forget(key);
-          if (r.kind === 'again') queue.add(key);
-        }
-      } catch (e) {
-        log('error', `sync ${key}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-      if (stopped) return;
-    }
-  };
-
   const locals = [policies, connectors];
   const remotes = [namespaces, configMaps, roles, roleBindings];
   for (const inf of locals) inf.start();
   for (const inf of remotes) inf.start();
   const synced = Promise.all([...locals.map((i) => i.synced), ...remotes.map((i) => i.synced)]).then(() => undefined);
-  const workers: Promise<void>[] = [];
-  void synced.then(() => {
-    if (stopped) return;
-    everything();
-    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(worker());
-  });
-  const resync = setInterval(everything, opts.resyncPeriodMs);
-  resync.unref();
-
-  return {
+  const running = runWorkers({
+    queue,
     synced,
-    stop: async () => {
-      stopped = true;
-      clearInterval(resync);
-      queue.shutDown();
-      await Promise.allSettled([...locals.map((i) => i.stop()), ...remotes.map((i) => i.stop()), ...workers]);
-    },
-  };
+    workers: opts.workers ?? 2,
+    sync,
+    log,
+    onSynced: everything,
+    resync: everything,
+    resyncPeriodMs: opts.resyncPeriodMs,
+    stopInformers: () => [...locals.map((i) => i.stop()), ...remotes.map((i) => i.stop())],
+  });
+
+  return { synced, stop: running.stop };
 }

@@ -13,6 +13,7 @@ import type { Store } from '../registry/store/index.js';
 import type { CheckListing, CheckSearch, RegoJob, RegoOutcome } from './checks.js';
 import { parseControllerConfig, type CheckKind, type ControllerConfig } from './config.js';
 import { findCondition } from './conditions.js';
+import { configMapInformer, ownedRBACInformers, runWorkers, storeOf, type SyncOutcome } from './driver.js';
 import { createKubeClient, RemoteInformer, type KubeClient, type KubeObjectJSON } from './kube-client.js';
 import { LocalInformer, objectKey } from './local-informer.js';
 import type { CheckObject, ConfigMap, Connector, Pod, Role, RoleBinding } from './objects.js';
@@ -52,16 +53,11 @@ type CheckKindState = { readonly kind: 'served'; readonly informer: RemoteInform
 
 const kindKey = (apiVersion: string, kind: string): string => `${apiVersion}/${kind}`;
 
-function storeOf(stores: readonly Store<KubeObject>[], plural: string): Store<KubeObject> {
-  const s = stores.find((x) => x.context.resource.plural === plural);
-  if (s === undefined) throw new Error(`no store for ${plural}`);
-  return s;
-}
-
 export function startAccessRequestController(opts: ControllerOptions): RunningController {
   const now = opts.now ?? (() => new Date());
   const client: KubeClient = createKubeClient(opts.kubeConfig);
-  const onError = (what: string) => (message: string) => opts.log({ level: 'warning', msg: `${what}: ${message}`, controller: 'accessrequest' });
+  const log = (level: string, msg: string): void => opts.log({ level, msg, controller: 'accessrequest' });
+  const onError = (what: string) => (message: string) => log('warning', `${what}: ${message}`);
   const arStore = storeOf(opts.stores, 'accessrequests');
   const apStore = storeOf(opts.stores, 'accesspolicies');
   const connStore = storeOf(opts.stores, 'connectors');
@@ -125,36 +121,22 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
   const everything = (): void => {
     for (const r of requests.list()) enqueue(r);
   };
-  const onConfigMap = (cm: KubeObjectJSON): void => {
-    if (cm.metadata.name === opts.configMapName) {
-      const next = parseControllerConfig(cmData(cm));
-      for (const w of next.warnings) opts.log({ level: 'warning', msg: w, controller: 'accessrequest' });
+  const configMaps = configMapInformer({
+    client,
+    systemNamespace: opts.systemNamespace,
+    configMapName: opts.configMapName,
+    onConfig: (next) => {
+      for (const w of next.warnings) log('warning', w);
       config = next;
       ensureCheckKinds(config.checkKinds);
-    }
-    everything();
-  };
-  const cmData = (cm: KubeObjectJSON | undefined): Record<string, string> | undefined => (cm === undefined ? undefined : (cm['data'] as Record<string, string> | undefined));
-  const configMaps = new RemoteInformer({
-    client,
-    path: `/api/v1/namespaces/${encodeURIComponent(opts.systemNamespace)}/configmaps`,
-    onAdd: onConfigMap,
-    onUpdate: onConfigMap,
-    onDelete: (cm) => {
-      if (cm.metadata.name === opts.configMapName) config = parseControllerConfig(undefined);
-      everything();
     },
+    onConfigDeleted: (defaults) => {
+      config = defaults;
+    },
+    everything,
     onError: onError('configmaps'),
   });
-  const onOwned = (o: KubeObjectJSON): void => {
-    for (const ref of o.metadata.ownerReferences ?? []) {
-      if (ref.kind === 'AccessRequest' && ref.apiVersion.startsWith('connectors.alauda.io/')) queue.add(`${o.metadata.namespace ?? ''}/${ref.name}`);
-    }
-  };
-  const rbacInformer = (plural: 'roles' | 'rolebindings'): RemoteInformer =>
-    new RemoteInformer({ client, path: `/apis/rbac.authorization.k8s.io/v1/${plural}`, labelSelector: accessRequestLabel, onAdd: onOwned, onUpdate: onOwned, onDelete: onOwned, onError: onError(plural) });
-  const roles = rbacInformer('roles');
-  const roleBindings = rbacInformer('rolebindings');
+  const { roles, roleBindings } = ownedRBACInformers(client, 'AccessRequest', accessRequestLabel, queue, onError);
 
   // --- check kinds: resolved through discovery, watched from start-up (§8 check-kinds) ---
   const checkKinds = new Map<string, CheckKindState>();
@@ -240,11 +222,11 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
 
   const postRequestEvent = async (r: AccessRequest, e: RequestEvent): Promise<void> => {
     const err = await postEvent(client, { kind: 'AccessRequest', metadata: r.metadata }, e, now());
-    if (err !== undefined) opts.log({ level: 'warning', msg: err, controller: 'accessrequest' });
+    if (err !== undefined) log('warning', err);
   };
 
   /** One pass; returns how to continue: done, retry with backoff, or come back later. */
-  const sync = async (key: string): Promise<{ kind: 'done'; after?: number } | { kind: 'retry'; message: string } | { kind: 'again' }> => {
+  const sync = async (key: string): Promise<SyncOutcome> => {
     const slash = key.indexOf('/');
     const ns = key.slice(0, slash);
     const name = key.slice(slash + 1);
@@ -341,55 +323,27 @@ export function startAccessRequestController(opts: ControllerOptions): RunningCo
     return { kind: 'done', ...(applied.requeueAfterMs === undefined ? {} : { after: applied.requeueAfterMs }) };
   };
 
-  let stopped = false;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      try {
-        const r = await sync(key);
-        if (r.kind === 'retry') {
-          opts.log({ level: 'info', msg: `retrying ${key}: ${r.message}`, controller: 'accessrequest' });
-          queue.addRateLimited(key);
-        } else {
-          queue.forget(key);
-          if (r.kind === 'again') queue.add(key);
-          else if (r.after !== undefined) queue.addAfter(key, r.after);
-        }
-      } catch (e) {
-        opts.log({ level: 'error', msg: `sync ${key}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, controller: 'accessrequest' });
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-      if (stopped) return;
-    }
-  };
-
   for (const inf of [requests, policies, connectors]) inf.start();
   for (const inf of [pods, configMaps, roles, roleBindings]) inf.start();
   ensureCheckKinds(config.checkKinds);
   const synced = Promise.all([requests.synced, policies.synced, connectors.synced, pods.synced, configMaps.synced, roles.synced, roleBindings.synced]).then(() => undefined);
-  const workers: Promise<void>[] = [];
-  void synced.then(() => {
-    if (stopped) return;
-    for (let i = 0; i < (opts.workers ?? 2); i++) workers.push(worker());
-  });
-  const resync = setInterval(() => {
-    for (const r of requests.list()) if (nonTerminal(r)) enqueue(r);
-    for (const ck of config.checkKinds) if (checkKinds.get(kindKey(ck.apiVersion, ck.kind))?.kind === 'unserved') checkKinds.delete(kindKey(ck.apiVersion, ck.kind));
-    ensureCheckKinds(config.checkKinds);
-  }, opts.resyncPeriodMs);
-  resync.unref();
-
-  return {
+  const running = runWorkers({
+    queue,
     synced,
-    stop: async () => {
-      stopped = true;
-      clearInterval(resync);
-      queue.shutDown();
-      const served = [...checkKinds.values()].flatMap((s) => (s.kind === 'served' ? [s.informer] : []));
-      await Promise.allSettled([...[requests, policies, connectors].map((i) => i.stop()), ...[pods, configMaps, roles, roleBindings, ...served].map((i) => i.stop()), ...workers]);
+    workers: opts.workers ?? 2,
+    sync,
+    log,
+    resync: () => {
+      for (const r of requests.list()) if (nonTerminal(r)) enqueue(r);
+      for (const ck of config.checkKinds) if (checkKinds.get(kindKey(ck.apiVersion, ck.kind))?.kind === 'unserved') checkKinds.delete(kindKey(ck.apiVersion, ck.kind));
+      ensureCheckKinds(config.checkKinds);
     },
-  };
+    resyncPeriodMs: opts.resyncPeriodMs,
+    stopInformers: () => {
+      const served = [...checkKinds.values()].flatMap((s) => (s.kind === 'served' ? [s.informer] : []));
+      return [...[requests, policies, connectors].map((i) => i.stop()), ...[pods, configMaps, roles, roleBindings, ...served].map((i) => i.stop())];
+    },
+  });
+
+  return { synced, stop: running.stop };
 }

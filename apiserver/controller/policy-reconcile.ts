@@ -28,21 +28,22 @@
  *   on the policy). (4) Keep `dropped` for the next pass. (5) `retry` set: re-queue with backoff (a
  *   SubjectAccessReview failed; the pair was left as it is).
  */
-import type { ObjectMeta, OwnerReference } from '../api/meta.js';
+import type { ObjectMeta } from '../api/meta.js';
 import { rfc3339 } from '../api/meta.js';
 import type { AccessPolicy, AccessPolicyStatus, Condition, NamespaceSelector } from '../apis/connectors/v1alpha1/types.js';
-import { group, groupVersion } from '../apis/connectors/v1alpha1/types.js';
+import { group } from '../apis/connectors/v1alpha1/types.js';
 import type { Result } from '../../storage/interface.js';
 import type { FeatureFlags } from './config.js';
 import { flagKeys } from './config.js';
 import type { DesiredCondition } from './conditions.js';
 import { compareStrings, findCondition, nextCondition, setCondition } from './conditions.js';
+import { canonical, type ControllerEvent } from './decision.js';
 import { boundName, labelValue } from './names.js';
 import type { ConfigMap, Connector, PolicyRule, RbacSubject, Role, RoleBinding } from './objects.js';
-import { rbacApiVersion, rbacGroup } from './objects.js';
+import { rbacGroup } from './objects.js';
 import { selectsConnector } from './policy-match.js';
 import type { Grant, RBACObject, RBACOp } from './rbac.js';
-import { accessPolicyLabel, accessRequestLabel, deleteOp, isOwnedBy, planGrant, readRoleTemplate, scopeGuardError, unrenderedTemplateError } from './rbac.js';
+import { accessPolicyLabel, accessRequestLabel, deleteOp, isOwnedBy, ownedPair, planGrant, readRoleTemplate, scopeGuardError, unrenderedTemplateError } from './rbac.js';
 import { selectorFromTerms, selectorMatches } from './selector.js';
 
 /** A core `v1` Namespace: only its name, labels and deletion are read. */
@@ -93,12 +94,8 @@ export interface PolicyReconcileInputs {
 
 export type PolicyEventReason = 'PermissionGranted' | 'PermissionRevoked' | 'SubjectDropped';
 
-/** An Event on the policy; the driver adds involvedObject, source and reportingComponent. */
-export interface PolicyEvent {
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: PolicyEventReason;
-  readonly message: string;
-}
+/** An Event on the policy. */
+export type PolicyEvent = ControllerEvent<PolicyEventReason>;
 
 export type PolicyReconciliation =
   | { readonly kind: 'needsReviews'; readonly reviews: readonly SubjectReview[] }
@@ -124,39 +121,19 @@ export const policyGrantName = (policyName: string): string => boundName(`connec
 
 export const policyGrantLabels = (policyName: string): Record<string, string> => ({ [accessPolicyLabel]: labelValue(policyName) });
 
-export function policyOwnerReference(policy: AccessPolicy): OwnerReference {
-  return {
-    apiVersion: groupVersion,
-    kind: 'AccessPolicy',
-    name: policy.metadata.name ?? '',
-    uid: policy.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
 /** Subjects sorted by kind, namespace, name (§6.3). */
 export const compareSubjects = (a: RbacSubject, b: RbacSubject): number =>
   compareStrings(a.kind, b.kind) || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name);
 
 export function desiredPolicyGrant(policy: AccessPolicy, rules: readonly PolicyRule[], subjects: readonly RbacSubject[]): Grant {
-  const name = policyGrantName(policy.metadata.name ?? '');
-  const metadata = {
-    name,
-    namespace: policy.metadata.namespace ?? '',
+  return ownedPair({
+    ownerKind: 'AccessPolicy',
+    owner: policy.metadata,
+    name: policyGrantName(policy.metadata.name ?? ''),
     labels: policyGrantLabels(policy.metadata.name ?? ''),
-    ownerReferences: [policyOwnerReference(policy)],
-  };
-  return {
-    role: { apiVersion: rbacApiVersion, kind: 'Role', metadata: structuredClone(metadata), rules: structuredClone([...rules]) },
-    roleBinding: {
-      apiVersion: rbacApiVersion,
-      kind: 'RoleBinding',
-      metadata: structuredClone(metadata),
-      subjects: structuredClone([...subjects].sort(compareSubjects)),
-      roleRef: { apiGroup: rbacGroup, kind: 'Role', name },
-    },
-  };
+    rules,
+    subjects: [...subjects].sort(compareSubjects),
+  });
 }
 
 /**
@@ -293,17 +270,6 @@ export function policyReadyCondition(
   const u = deps.find(([, c]) => c?.status !== 'True');
   if (u !== undefined) return u[1] === undefined ? ready('Unknown', 'Pending', `waiting for ${u[0]}`) : copy(u[1]);
   return ready('Unknown', 'Pending', 'waiting for PermissionSynced');
-}
-
-/** Canonical JSON, so key order and `undefined` members never make two equal statuses differ. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 const conditionOptions = { messageOnTrue: true } as const;

@@ -5,7 +5,7 @@
  * trusted only when their ownerReference carries the request's uid: nothing is ever adopted.
  */
 import { parse as parseYAML } from 'yaml';
-import type { OwnerReference } from '../api/meta.js';
+import type { ObjectMeta, OwnerReference } from '../api/meta.js';
 import type { AccessRequest } from '../apis/connectors/v1alpha1/types.js';
 import { group, groupVersion } from '../apis/connectors/v1alpha1/types.js';
 import type { Result } from '../../storage/interface.js';
@@ -18,6 +18,9 @@ export const accessRequestLabel = 'connectors.alauda.io/accessRequest';
 export const accessPolicyLabel = 'connectors.alauda.io/accessPolicy';
 
 export type RBACObject = Role | RoleBinding;
+
+/** Our kinds that own RBAC; also what a same-named foreign object is reported against: "… is not owned by this <owner>". */
+export type RBACOwnerKind = 'AccessRequest' | 'AccessPolicy';
 
 /** One write against the main API server. `policy` maps a failed write back to its snapshot. */
 export type RBACOp =
@@ -158,12 +161,13 @@ export const grantLabels = (requestName: string, policyName: string): Record<str
   [accessPolicyLabel]: labelValue(policyName),
 });
 
-export function requestOwnerReference(req: AccessRequest): OwnerReference {
+/** The controller reference our `kind` object `owner` puts on the RBAC it owns. */
+export function controllerOwnerReference(kind: RBACOwnerKind, owner: ObjectMeta): OwnerReference {
   return {
     apiVersion: groupVersion,
-    kind: 'AccessRequest',
-    name: req.metadata.name ?? '',
-    uid: req.metadata.uid ?? '',
+    kind,
+    name: owner.name ?? '',
+    uid: owner.uid ?? '',
     controller: true,
     blockOwnerDeletion: true,
   };
@@ -181,24 +185,50 @@ export interface Grant {
   readonly roleBinding: RoleBinding;
 }
 
-export function desiredGrant(req: AccessRequest, policyName: string, rules: readonly PolicyRule[]): Grant {
-  const name = grantName(req.metadata.name ?? '', policyName);
+export interface OwnedPair {
+  /** The kind of the owner: AccessRequest for an approval grant, AccessPolicy for a default pair. */
+  readonly ownerKind: RBACOwnerKind;
+  readonly owner: ObjectMeta;
+  /** Shared by the Role and the RoleBinding. */
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly rules: readonly PolicyRule[];
+  readonly subjects: readonly RbacSubject[];
+}
+
+/**
+ * The Role and the RoleBinding to it that an owner wants, in its namespace and controlled by it:
+ * the shape of an approval grant (§6.2) and of a policy's default pair (§6.3) alike. Everything is
+ * copied: the objects share nothing with the arguments or with each other.
+ */
+export function ownedPair(p: OwnedPair): Grant {
   const metadata = {
-    name,
-    namespace: req.metadata.namespace ?? '',
-    labels: grantLabels(req.metadata.name ?? '', policyName),
-    ownerReferences: [requestOwnerReference(req)],
+    name: p.name,
+    namespace: p.owner.namespace ?? '',
+    labels: p.labels,
+    ownerReferences: [controllerOwnerReference(p.ownerKind, p.owner)],
   };
   return {
-    role: { apiVersion: rbacApiVersion, kind: 'Role', metadata: structuredClone(metadata), rules: structuredClone([...rules]) },
+    role: { apiVersion: rbacApiVersion, kind: 'Role', metadata: structuredClone(metadata), rules: structuredClone([...p.rules]) },
     roleBinding: {
       apiVersion: rbacApiVersion,
       kind: 'RoleBinding',
       metadata: structuredClone(metadata),
-      subjects: [rbacSubject(req)],
-      roleRef: { apiGroup: rbacGroup, kind: 'Role', name },
+      subjects: structuredClone([...p.subjects]),
+      roleRef: { apiGroup: rbacGroup, kind: 'Role', name: p.name },
     },
   };
+}
+
+export function desiredGrant(req: AccessRequest, policyName: string, rules: readonly PolicyRule[]): Grant {
+  return ownedPair({
+    ownerKind: 'AccessRequest',
+    owner: req.metadata,
+    name: grantName(req.metadata.name ?? '', policyName),
+    labels: grantLabels(req.metadata.name ?? '', policyName),
+    rules,
+    subjects: [rbacSubject(req)],
+  });
 }
 
 export const isOwnedBy = (obj: RBACObject, uid: string | undefined): boolean =>

@@ -43,6 +43,7 @@ import type { FeatureFlags } from './config.js';
 import { disabledFlags, isApprovalEnabled } from './config.js';
 import { allConditionTypes, dependentTypes, findCondition, isStatus, nextCondition, setCondition } from './conditions.js';
 import type { AccessRequestConditionType, CheckReason, ContextReason, DesiredCondition } from './conditions.js';
+import { canonical, type ControllerEvent } from './decision.js';
 import { parseGoDuration } from './duration.js';
 import type { ConfigMap, Connector, Pod, Role, RoleBinding } from './objects.js';
 import { nsName } from './objects.js';
@@ -89,12 +90,8 @@ export type RBACPlan =
 
 export type RequestEventReason = 'PermissionGranted' | 'PermissionRevoked' | 'AccessRejected';
 
-/** An Event on the request; the driver adds involvedObject, source and reportingComponent. */
-export interface RequestEvent {
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: RequestEventReason;
-  readonly message: string;
-}
+/** An Event on the request. */
+export type RequestEvent = ControllerEvent<RequestEventReason>;
 
 export type Reconciliation =
   | { readonly kind: 'retry'; readonly message: string }
@@ -195,17 +192,6 @@ const subjectText = (req: AccessRequest): string => {
   const s = req.spec.subject;
   return s.kind === 'ServiceAccount' ? `ServiceAccount ${s.namespace ?? ''}/${s.name}` : `${s.kind} ${s.name}`;
 };
-
-/** Canonical JSON, so key order and `undefined` members never make two equal statuses differ. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
 
 /** The pass for a terminal request: only the TTL of §5.6. */
 function terminalPass(req: AccessRequest, context: Condition, inp: ReconcileInputs): Reconciliation {

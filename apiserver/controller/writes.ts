@@ -2,8 +2,9 @@
  * What both controllers write to the main API server besides status: core/v1 Events about our
  * objects, and the Roles and RoleBindings they own (paths and the create/update/delete writes).
  */
+import type { ControllerEvent } from './decision.js';
 import type { KubeClient, KubeResponse } from './kube-client.js';
-import type { RBACOp } from './rbac.js';
+import type { RBACOp, RBACOwnerKind } from './rbac.js';
 
 export const controllerComponent = 'connectors-access-apiserver';
 
@@ -12,9 +13,6 @@ export function rbacPath(kind: 'Role' | 'RoleBinding', namespace: string, name?:
   const collection = `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/${kind === 'Role' ? 'roles' : 'rolebindings'}`;
   return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
 }
-
-/** The owner kind a same-named foreign object is reported against: "… is not owned by this <owner>". */
-export type RBACOwnerKind = 'AccessRequest' | 'AccessPolicy';
 
 export type RBACDeleteOutcome = { readonly kind: 'deleted' | 'absent' } | { readonly kind: 'error'; readonly message: string };
 
@@ -66,14 +64,8 @@ export interface InvolvedObject {
   readonly metadata: { readonly namespace?: string | undefined; readonly name?: string | undefined; readonly uid?: string | undefined; readonly resourceVersion?: string | undefined };
 }
 
-export interface EventToPost {
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: string;
-  readonly message: string;
-}
-
 /** Posts one Event (one per transition, count 1); returns why it failed, for the caller's log. */
-export async function postEvent(client: KubeClient, about: InvolvedObject, e: EventToPost, now: Date): Promise<string | undefined> {
+export async function postEvent(client: KubeClient, about: InvolvedObject, e: ControllerEvent, now: Date): Promise<string | undefined> {
   const ts = now.toISOString();
   const ns = about.metadata.namespace ?? 'default';
   const m = about.metadata;
