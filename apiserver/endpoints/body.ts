@@ -9,7 +9,9 @@ import type { Status } from '../api/status.js';
 import type { Result } from '../../storage/interface.js';
 import type { ApplyPatch, Patch, PatchType } from '../registry/store/patch.js';
 import { maxNestingDepth, type FieldValidation } from '../registry/store/decode.js';
+import type { WriteOptions } from '../registry/store/index.js';
 import { nestingDepth } from '../../openapi/structural.js';
+import { parseWriteOptions } from './options.js';
 
 /** kube-apiserver's limit for request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -132,6 +134,29 @@ export function decodeObjectBody(contentType: string | undefined, buf: Buffer): 
     return { ok: false, error: status.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${objectMediaTypes.join(', ')}`) };
   }
   return parseJSON(buf);
+}
+
+/** A create's or update's options and decoded object body. */
+export interface ObjectWrite {
+  readonly options: WriteOptions;
+  readonly body: unknown;
+}
+
+/**
+ * The options and body of a create or update (POST, PUT), failing in kube-apiserver's order: the
+ * options (400), reading the body (413), decoding it (415, 400), then, under fieldValidation=Strict,
+ * a repeated key (400).
+ */
+export async function readObjectWrite(req: Request, query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions'): Promise<Result<ObjectWrite, Status>> {
+  const wo = parseWriteOptions(kind, query, req.headers['user-agent']);
+  if (!wo.ok) return wo;
+  const buf = await readBody(req);
+  if (!buf.ok) return buf;
+  const body = decodeObjectBody(req.headers['content-type'], buf.value);
+  if (!body.ok) return body;
+  const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
+  if (duplicates !== undefined) return { ok: false, error: duplicates };
+  return { ok: true, value: { options: wo.value, body: body.value } };
 }
 
 const patchMediaTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];

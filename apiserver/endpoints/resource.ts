@@ -8,7 +8,7 @@ import * as status from '../api/status.js';
 import type { Status } from '../api/status.js';
 import type { Store } from '../registry/store/index.js';
 import type { RequestContext } from '../registry/rest.js';
-import { decodeObjectBody, decodePatchBody, mediaType, parseJSON, patchTypeOf, readBody, strictDuplicateKeys } from './body.js';
+import { decodePatchBody, mediaType, parseJSON, patchTypeOf, readBody, readObjectWrite } from './body.js';
 import { negotiate, parseIncludeObject, type Target } from './negotiate.js';
 import { watchEventRenderer, writeList, writeObject, type RenderContext } from './represent.js';
 import { parseDeleteOptions, parseGetResourceVersion, parseListOptions, parseWriteOptions } from './options.js';
@@ -24,7 +24,7 @@ export interface ResourceHandlerOptions {
 }
 
 /** Names that cannot be a path segment of their own (WIRE-1). */
-const badName = (name: string): boolean => name === '.' || name === '..' || name.includes('/') || name.includes('%');
+export const badName = (name: string): boolean => name === '.' || name === '..' || name.includes('/') || name.includes('%');
 
 const pageNotFound = (): Status => status.failure(404, 'NotFound', 'the server could not find the requested resource');
 
@@ -94,27 +94,15 @@ export async function serveResource<T extends KubeObject>(
     }
     case 'create': {
       if (info.name !== undefined) return fail(status.methodNotAllowed('the server does not allow this method on the requested resource'));
-      const wo = parseWriteOptions('CreateOptions', query, req.headers['user-agent']);
-      if (!wo.ok) return fail(wo.error);
-      const buf = await readBody(req);
-      if (!buf.ok) return fail(buf.error);
-      const body = decodeObjectBody(req.headers['content-type'], buf.value);
-      if (!body.ok) return fail(body.error);
-      const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
-      if (duplicates !== undefined) return fail(duplicates);
-      const created = await store.create(ctx, body.value, wo.value);
+      const write = await readObjectWrite(req, query, 'CreateOptions');
+      if (!write.ok) return fail(write.error);
+      const created = await store.create(ctx, write.value.body, write.value.options);
       return created.ok ? writeObject(res, 201, rc, created.value.object, created.value.warnings) : fail(created.error);
     }
     case 'update': {
-      const wo = parseWriteOptions('UpdateOptions', query, req.headers['user-agent']);
-      if (!wo.ok) return fail(wo.error);
-      const buf = await readBody(req);
-      if (!buf.ok) return fail(buf.error);
-      const body = decodeObjectBody(req.headers['content-type'], buf.value);
-      if (!body.ok) return fail(body.error);
-      const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
-      if (duplicates !== undefined) return fail(duplicates);
-      const updated = await store.update(ctx, name, body.value, wo.value, sub);
+      const write = await readObjectWrite(req, query, 'UpdateOptions');
+      if (!write.ok) return fail(write.error);
+      const updated = await store.update(ctx, name, write.value.body, write.value.options, sub);
       return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
     }
     case 'patch': {

@@ -14,10 +14,10 @@ import * as status from '../../api/status.js';
 import { validateObjectMeta } from '../../api/validation/objectmeta.js';
 import type { Authorizer } from '../../auth/types.js';
 import type { AccessReview } from '../../apis/connectors/v1alpha1/types.js';
-import { decodeObjectBody, readBody, strictDuplicateKeys } from '../../endpoints/body.js';
+import { readObjectWrite } from '../../endpoints/body.js';
 import { negotiate, parseIncludeObject } from '../../endpoints/negotiate.js';
-import { parseWriteOptions } from '../../endpoints/options.js';
 import { writeObject } from '../../endpoints/represent.js';
+import { badName } from '../../endpoints/resource.js';
 import { writeStatus } from '../../endpoints/responses.js';
 import type { VirtualResource } from '../../endpoints/virtual.js';
 import { apiVersionOf, type ResourceDefinition } from '../rest.js';
@@ -37,7 +37,6 @@ export const standaloneMessage =
   'AccessReview needs the main API server (Pods, role and check templates, check objects, SubjectAccessReviews); this server runs in standalone mode without one';
 
 const notAllowed = (): status.Status => status.methodNotAllowed('the server does not allow this method on the requested resource');
-const badName = (name: string): boolean => name === '.' || name === '..' || name.includes('/') || name.includes('%');
 
 export function accessReviewEndpoint(opts: AccessReviewEndpointOptions): VirtualResource {
   const r = accessReviewResource;
@@ -55,15 +54,9 @@ export function accessReviewEndpoint(opts: AccessReviewEndpointOptions): Virtual
       const include = parseIncludeObject(query);
       if (!include.ok) return fail(include.error);
       // dryRun is accepted and changes nothing: a review never writes anything anyway.
-      const wo = parseWriteOptions('CreateOptions', query, req.headers['user-agent']);
-      if (!wo.ok) return fail(wo.error);
-      const buf = await readBody(req);
-      if (!buf.ok) return fail(buf.error);
-      const body = decodeObjectBody(req.headers['content-type'], buf.value);
-      if (!body.ok) return fail(body.error);
-      const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
-      if (duplicates !== undefined) return fail(duplicates);
-      const decoded = decodeBody<AccessReview>({ resource: r, apiVersion }, clone(body.value), wo.value.fieldValidation);
+      const write = await readObjectWrite(req, query, 'CreateOptions');
+      if (!write.ok) return fail(write.error);
+      const decoded = decodeBody<AccessReview>({ resource: r, apiVersion }, clone(write.value.body), write.value.options.fieldValidation);
       if (!decoded.ok) return fail(decoded.error);
 
       // AR-S5: the body's namespace is empty (the URL's is taken) or the URL's.
