@@ -23,25 +23,12 @@ esac
 KUBE_VERSION=${KUBE_VERSION:-v1.36.4}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.14}
 OPA_VERSION=${OPA_VERSION:-v1.22.4}
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/connectors-access-apiserver
-GOOS=$(go env GOOS); GOARCH=$(go env GOARCH)
 # Bump RECIPE when the build commands or flags change: it keys the cache, so an old binary built by
 # another recipe is never reused (a content hash of this file would also discard builds on comment edits).
 RECIPE=r1
 
-export GOTOOLCHAIN=local GOWORK=off GOFLAGS=-modcacherw CGO_ENABLED=0
-
-log() { printf '[build] %s\n' "$*" >&2; }
-step() { # step "what" command… — runs it and prints how long it took
-  local what=$1; shift; local t0=$SECONDS
-  log "$what …"
-  "$@"
-  log "$what done in $((SECONDS - t0))s"
-}
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.build.lock"
-flock 9   # parallel runs never build at once; the second waits and then finds the binaries
+# CACHE, GOOS, GOARCH, the Go environment, log, step and the build lock (shared with build-helm.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/build-common.sh"
 
 build_kube() {
   local build=$CACHE/build/k8s-$KUBE_VERSION

@@ -11,24 +11,11 @@
 set -euo pipefail
 
 HELM_VERSION=${HELM_VERSION:-v4.3.2}
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/connectors-access-apiserver
-GOOS=$(go env GOOS); GOARCH=$(go env GOARCH)
 # Bump RECIPE when the build commands or flags change: it keys the cache (as in build-binaries.sh).
 RECIPE=r1
 
-export GOTOOLCHAIN=local GOWORK=off GOFLAGS=-modcacherw CGO_ENABLED=0
-
-log() { printf '[build] %s\n' "$*" >&2; }
-step() { # step "what" command… — runs it and prints how long it took
-  local what=$1; shift; local t0=$SECONDS
-  log "$what …"
-  "$@"
-  log "$what done in $((SECONDS - t0))s"
-}
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.build.lock"
-flock 9   # the lock of build-binaries.sh: one build at a time on this machine's 2 cores
+# CACHE, GOOS, GOARCH, the Go environment, log, step and the build lock (shared with build-binaries.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/build-common.sh"
 
 build_helm() {
   local build=$CACHE/build/helm-$HELM_VERSION

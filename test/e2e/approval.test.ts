@@ -7,67 +7,39 @@
  *
  * Every scenario gets its own pair of namespaces (`devops` for the Connector, the AccessPolicy and
  * the AccessRequest; `cicd` for the Pod, its ServiceAccount and the ApprovalTask). The feature flags
- * of `connectors-config` are switched on in `before` and put back as they were in `after`.
+ * of `connectors-config` are switched on in `before` and put back as they were in `after`. The scenes,
+ * their manifests and those hooks come from scenes.ts.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane } from './setup.js';
-
-const gv = 'connectors.alauda.io/v1alpha1';
-const systemNamespace = 'connectors-system';
-const approvalFlag = 'enable-connectors-approval';
-const proxyFlag = 'enable-connector-proxy-permissions';
-const fixture = (f: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url)), 'utf8');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-interface PolicySnapshot {
-  name: string;
-  policySpec: unknown;
-  matchedChecks?: { name: string; ref: { kind: string; name: string }; condition: Condition }[];
-  permissionSync?: Condition;
-}
-
-interface RequestObject {
-  metadata: { generation?: number };
-  status?: { observedGeneration?: number; conditions?: Condition[]; policies?: PolicySnapshot[] };
-}
-
-async function ok(args: readonly string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input === undefined ? {} : { input });
-  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
-  return r.stdout;
-}
-
-async function getRequest(ns: string, name: string): Promise<RequestObject | undefined> {
-  const r = await kubectl(['get', 'accessrequest', name, '-n', ns, '-o', 'json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as RequestObject) : undefined;
-}
-
-async function conditions(ns: string, name: string): Promise<Record<string, Condition>> {
-  const obj = await getRequest(ns, name);
-  return Object.fromEntries((obj?.status?.conditions ?? []).map((c) => [c.type, c]));
-}
-
-/** Waits until the condition has the status and reason; returns all conditions then. */
-function waitFor(ns: string, name: string, type: string, status: string, reason: string): Promise<Record<string, Condition>> {
-  return eventually(
-    `${name} ${type}=${status}/${reason}`,
-    async () => {
-      const c = await conditions(ns, name);
-      return c[type]?.status === status && c[type].reason === reason ? c : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 500 },
-  );
-}
+import { eventually, kubectl, uniqueName, useControlPlane } from './setup.js';
+import {
+  approvalFlag,
+  authCanI,
+  bothOn,
+  conditions,
+  connectorYaml,
+  createRequest,
+  eventReasons,
+  getRequest,
+  grantObjects,
+  ok,
+  podName,
+  podUid,
+  podYaml,
+  policyYaml,
+  proxyFlag,
+  roleTemplateYaml,
+  runYaml,
+  setFlags,
+  sleep,
+  systemNamespace,
+  taskName,
+  useScenes,
+  waitFor,
+  type Condition,
+  type Run,
+  type Scene,
+} from './scenes.js';
 
 /** Leaves the controller time for passes it might (wrongly) make, then returns the conditions. */
 async function settled(ns: string, name: string): Promise<Record<string, Condition>> {
@@ -77,98 +49,17 @@ async function settled(ns: string, name: string): Promise<Record<string, Conditi
 
 const pending = (message: string): Partial<Condition> => ({ status: 'Unknown', reason: 'Pending', message });
 
-/** One isolated world: a Connector's namespace and a Pod's namespace. */
-interface Scene {
-  readonly devops: string;
-  readonly cicd: string;
-}
-
-interface Run {
-  readonly pod: string;
-  readonly uid: string;
-  readonly request: string;
-  readonly task: string;
-  /** The name of the Role and the RoleBinding of the grant for policy `prod-harbor-approval`. */
-  readonly grant: string;
-}
-
-const createdNamespaces: string[] = [];
-const createdConfigMaps: string[] = [];
-
-const connectorYaml = (ns: string, name = 'prod-harbor'): string => `apiVersion: ${gv}
-kind: Connector
-metadata: {name: ${name}, namespace: ${ns}}
-spec: {connectorClassName: harbor, address: "https://${name}.example.com"}
-`;
-
-const policyYaml = (ns: string, opts: { name?: string; connector?: string; roleTemplate?: string } = {}): string => `apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: ${opts.name ?? 'prod-harbor-approval'}, namespace: ${ns}}
-spec:
-  connector: {names: [${opts.connector ?? 'prod-harbor'}]}
-  checkGrantedPermission:
-    spec:
-      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
-      roleTemplate: {ref: {configMap: {name: ${opts.roleTemplate ?? 'connectors-use-connectors-proxy-in-pod'}}}}
-`;
-
-/**
- * Namespaces `devops-…` and `cicd-…`, ServiceAccounts `builder` (and `deployer`) in the latter, the
- * Connector `prod-harbor` and, unless `policy` is false, the AccessPolicy `prod-harbor-approval`.
- */
-async function newScene(opts: { policy?: boolean; roleTemplate?: string } = {}): Promise<Scene> {
-  const s: Scene = { devops: uniqueName('devops'), cicd: uniqueName('cicd') };
-  for (const ns of [s.devops, s.cicd]) {
-    await ok(['create', 'namespace', ns]);
-    createdNamespaces.push(ns);
-  }
-  await ok(['create', 'serviceaccount', 'builder', '-n', s.cicd]);
-  await ok(['create', 'serviceaccount', 'deployer', '-n', s.cicd]);
-  const policy = opts.policy === false ? '' : `---\n${policyYaml(s.devops, opts.roleTemplate === undefined ? {} : { roleTemplate: opts.roleTemplate })}`;
-  await ok(['apply', '-f', '-'], connectorYaml(s.devops) + policy);
-  return s;
-}
-
 /**
  * A task Pod of PipelineRun `run` (running as `podServiceAccount`, default `builder`), its
  * ApprovalTask in `state`, and the AccessRequest the helper would create for ServiceAccount
  * `<cicd>/builder` on Connector `prod-harbor`.
  */
 async function startRun(s: Scene, run: string, state: string, opts: { podServiceAccount?: string } = {}): Promise<Run> {
-  const pod = `${run}-push-image-pod`;
-  const task = `${run}-wait-for-approval`;
-  await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: Pod
-metadata: {name: ${pod}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-spec:
-  serviceAccountName: ${opts.podServiceAccount ?? 'builder'}
-  containers: [{name: step, image: registry.example.com/push:1}]
----
-apiVersion: openshift-pipelines.org/v1alpha1
-kind: ApprovalTask
-metadata: {name: ${task}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-status: {state: ${state}}
-`);
-  const uid = (await ok(['get', 'pod', pod, '-n', s.cicd, '-o', 'jsonpath={.metadata.uid}'])).trim();
+  const pod = podName(run);
+  await ok(['apply', '-f', '-'], runYaml(s.cicd, run, state, { serviceAccount: opts.podServiceAccount }));
+  const uid = await podUid(s, pod);
   const request = await createRequest(s, pod, uid);
-  return { pod, uid, request, task, grant: `${request}-prod-harbor-approval` };
-}
-
-/** The AccessRequest the helper creates for ServiceAccount `<cicd>/builder`, Connector `prod-harbor`. */
-async function createRequest(s: Scene, pod: string, uid: string): Promise<string> {
-  const request = `prod-harbor-${pod}`;
-  await ok(['create', '-f', '-'], `apiVersion: ${gv}
-kind: AccessRequest
-metadata:
-  name: ${request}
-  namespace: ${s.devops}
-  labels: {connectors.cpaas.io/contextObjectKind: Pod, connectors.cpaas.io/contextObjectName: ${pod}, connectors.cpaas.io/contextObjectNamespace: ${s.cicd}, connectors.cpaas.io/connector: prod-harbor}
-spec:
-  connectorRef: {name: prod-harbor}
-  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${s.cicd}, name: ${pod}, uid: ${uid}}}
-  subject: {kind: ServiceAccount, name: builder, namespace: ${s.cicd}, apiGroup: ""}
-`);
-  return request;
+  return { pod, uid, request, task: taskName(run), grant: `${request}-prod-harbor-approval` };
 }
 
 const setTaskState = (s: Scene, run: Run, state: string): Promise<string> =>
@@ -193,10 +84,7 @@ async function allowed(s: Scene, pod: string): Promise<boolean> {
 
 /** `kubectl auth can-i` as the Pod's ServiceAccount: `yes` or `no`. */
 async function canI(s: Scene, pod: string): Promise<string> {
-  const r = await kubectl(['auth', 'can-i', '*', 'connectors/prod-harbor', `--subresource=proxy/v1/pod/${s.cicd}/${pod}`, '-n', s.devops], {
-    as: `system:serviceaccount:${s.cicd}:builder`,
-    asGroups: ['system:serviceaccounts', `system:serviceaccounts:${s.cicd}`],
-  });
+  const r = await authCanI(s, pod);
   const answer = r.stdout.trim();
   expect(answer, `kubectl auth can-i: ${r.stderr}`).to.be.oneOf(['yes', 'no']);
   expect(r.code).to.equal(answer === 'yes' ? 0 : 1);
@@ -212,18 +100,6 @@ async function expectAccess(s: Scene, pod: string, want: boolean): Promise<void>
   );
 }
 
-/** The Roles and RoleBindings labelled as approval grants (of `run`, or of any request) in the Connector's namespace. */
-async function grantObjects(s: Scene, run?: Run): Promise<string[]> {
-  const selector = `connectors.alauda.io/accessRequest${run === undefined ? '' : `=${run.request}`}`;
-  const out = await ok(['get', 'roles,rolebindings', '-n', s.devops, '-l', selector, '-o', 'name']);
-  return out.split('\n').filter((l) => l !== '');
-}
-
-async function eventReasons(s: Scene, request: string): Promise<string[]> {
-  const out = await ok(['get', 'events', '-n', s.devops, '--field-selector', `involvedObject.name=${request}`, '-o', 'jsonpath={.items[*].reason}']);
-  return out.split(/\s+/).filter((x) => x !== '');
-}
-
 async function expectGranted(s: Scene, run: Run): Promise<Record<string, Condition>> {
   const c = await waitFor(s.devops, run.request, 'Ready', 'True', 'Synced');
   expect(c['AccessCheckReady']).to.include({ status: 'True', reason: 'Passed' });
@@ -233,39 +109,16 @@ async function expectGranted(s: Scene, run: Run): Promise<Record<string, Conditi
   return c;
 }
 
-async function readFlags(): Promise<Record<string, string | undefined>> {
-  const out = await ok(['get', 'configmap', 'connectors-config', '-n', systemNamespace, '-o', 'json']);
-  const data = (JSON.parse(out) as { data?: Record<string, string> }).data ?? {};
-  return { [proxyFlag]: data[proxyFlag], [approvalFlag]: data[approvalFlag] };
-}
-
-/** Merge-patches the flags; `null` removes a key. */
-async function setFlags(flags: Record<string, string | null | undefined>): Promise<void> {
-  const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, v ?? null]));
-  await ok(['patch', 'configmap', 'connectors-config', '-n', systemNamespace, '--type=merge', '-p', JSON.stringify({ data })]);
-}
-
-const bothOn = { [proxyFlag]: 'true', [approvalFlag]: 'true' };
-
 describe('approval flow (controller e2e, spec §10)', function () {
   useControlPlane();
-  let savedFlags: Record<string, string | undefined> | undefined;
-
-  before(async function () {
-    if (serverSkipped()) this.skip();
-    this.timeout(120_000);
-    await ok(['apply', '-f', '-'], fixture('approvaltask-crd.yaml'));
-    await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
-    savedFlags = await readFlags();
-    await setFlags(bothOn);
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (createdNamespaces.length > 0) await kubectl(['delete', 'namespace', ...createdNamespaces, '--wait=false']);
-    if (createdConfigMaps.length > 0) await kubectl(['delete', 'configmap', ...createdConfigMaps, '-n', systemNamespace, '--ignore-not-found']);
-    if (savedFlags !== undefined) await setFlags(savedFlags);
-  });
+  const scenes = useScenes();
+  const { createdConfigMaps } = scenes;
+  /** A scene with ServiceAccounts `builder` and `deployer`, the policy (unless false) with `roleTemplate`. */
+  const newScene = (opts: { policy?: boolean; roleTemplate?: string } = {}): Promise<Scene> =>
+    scenes.newScene({
+      serviceAccounts: ['builder', 'deployer'],
+      policy: opts.policy === false ? false : opts.roleTemplate === undefined ? {} : { roleTemplate: opts.roleTemplate },
+    });
 
   it('pending → approved → synced → Pod completes → cleaned up (§10.1)', async function () {
     this.timeout(240_000);
@@ -455,18 +308,10 @@ describe('approval flow (controller e2e, spec §10)', function () {
     const template = uniqueName('connectors-e2e-grabby');
     createdConfigMaps.push(template);
     // The first rule is fine; the second reaches for Secrets. Neither may be created.
-    await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: ConfigMap
-metadata: {name: ${template}, namespace: ${systemNamespace}}
-data:
-  rules: |
-    - apiGroups: [connectors.alauda.io]
-      resources: ["connectors/proxy/v1/pod/{.object.metadata.namespace}/{.object.metadata.name}"]
-      verbs: ["*"]
-    - apiGroups: [""]
+    await ok(['apply', '-f', '-'], roleTemplateYaml(template, `    - apiGroups: [""]
       resources: [secrets]
       verbs: [get, list]
-`);
+`));
     const s = await newScene({ roleTemplate: template });
     const run = await startRun(s, 'promote-run-guard1', 'approved');
     const c = await waitFor(s.devops, run.request, 'AccessPermissionSync', 'False', 'SyncFailed');
@@ -481,15 +326,7 @@ data:
     expect(await eventReasons(s, run.request)).not.to.include('PermissionGranted');
 
     // Templates are read at use: once the admin fixes it, the next pass grants.
-    await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: ConfigMap
-metadata: {name: ${template}, namespace: ${systemNamespace}}
-data:
-  rules: |
-    - apiGroups: [connectors.alauda.io]
-      resources: ["connectors/proxy/v1/pod/{.object.metadata.namespace}/{.object.metadata.name}"]
-      verbs: ["*"]
-`);
+    await ok(['apply', '-f', '-'], roleTemplateYaml(template));
     await expectGranted(s, run);
   });
 
@@ -596,13 +433,7 @@ data:
 
     // Terminal: neither an approval nor a new Pod of the same name (another uid) revives it.
     await setTaskState(s, run, 'approved');
-    await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: Pod
-metadata: {name: ${run.pod}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: promote-run-gone1}}
-spec:
-  serviceAccountName: builder
-  containers: [{name: step, image: registry.example.com/push:1}]
-`);
+    await ok(['apply', '-f', '-'], podYaml(s.cicd, 'promote-run-gone1'));
     const later = await settled(s.devops, run.request);
     expect(later['ContextObjectValid']).to.deep.equal(c['ContextObjectValid']);
     expect(later['Ready']).to.deep.equal(c['Ready']);

@@ -6,38 +6,36 @@
  *
  * The world is that of approval.test.ts: per scenario a `devops-…` namespace (Connector, AccessPolicy,
  * AccessRequest) and a `cicd-…` namespace (Pod, ServiceAccount, Tekton-style ApprovalTask), with the
- * feature flags of `connectors-config` switched on in `before` and restored in `after`.
+ * feature flags of `connectors-config` switched on in `before` and restored in `after` (scenes.ts).
  *
  * With BEYOND_REVIEW_OUT=<file> the pending review's YAML is written there (for the README).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse as parseYAML } from 'yaml';
-import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane } from './setup.js';
-
-const gv = 'connectors.alauda.io/v1alpha1';
-const systemNamespace = 'connectors-system';
-const approvalFlag = 'enable-connectors-approval';
-const proxyFlag = 'enable-connector-proxy-permissions';
-const fixture = (f: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url)), 'utf8');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-interface RequestObject {
-  status?: {
-    conditions?: Condition[];
-    grantExpiresAt?: string;
-    policies?: { name: string; matchedChecks?: { name: string; ref: { name: string }; condition: Condition; approvedBy?: string[] }[]; permissionSync?: Condition }[];
-  };
-}
+import { eventually, kubectl, useControlPlane } from './setup.js';
+import {
+  approvalTaskYaml,
+  authCanI,
+  conditions,
+  createRequest,
+  eventReasons,
+  getRequest,
+  grantObjects,
+  gv,
+  ok,
+  podName,
+  podUid,
+  podYaml,
+  sleep,
+  taskName,
+  useScenes,
+  waitFor as waitForCondition,
+  type Condition,
+  type PolicyOptions,
+  type Run,
+  type Scene,
+} from './scenes.js';
 
 interface ReviewObject {
   metadata: Record<string, unknown>;
@@ -58,146 +56,36 @@ interface ReviewObject {
   };
 }
 
-async function ok(args: readonly string[], input?: string, as?: string): Promise<string> {
-  const r = await kubectl(args, { ...(input === undefined ? {} : { input }), ...(as === undefined ? {} : { as }) });
-  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
-  return r.stdout;
-}
-
-async function getRequest(ns: string, name: string): Promise<RequestObject | undefined> {
-  const r = await kubectl(['get', 'accessrequest', name, '-n', ns, '-o', 'json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as RequestObject) : undefined;
-}
-
-async function conditions(ns: string, name: string): Promise<Record<string, Condition>> {
-  const obj = await getRequest(ns, name);
-  return Object.fromEntries((obj?.status?.conditions ?? []).map((c) => [c.type, c]));
-}
-
+/** Polls every 250 ms. */
 function waitFor(ns: string, name: string, type: string, status: string, reason: string, timeoutMs = 60_000): Promise<Record<string, Condition>> {
-  return eventually(
-    `${name} ${type}=${status}/${reason}`,
-    async () => {
-      const c = await conditions(ns, name);
-      return c[type]?.status === status && c[type].reason === reason ? c : undefined;
-    },
-    { timeoutMs, intervalMs: 250 },
-  );
-}
-
-interface Scene {
-  readonly devops: string;
-  readonly cicd: string;
-}
-
-interface Run {
-  readonly pod: string;
-  readonly request: string;
-  readonly task: string;
-  readonly grant: string;
-}
-
-const createdNamespaces: string[] = [];
-
-const connectorYaml = (ns: string): string => `apiVersion: ${gv}
-kind: Connector
-metadata: {name: prod-harbor, namespace: ${ns}}
-spec: {connectorClassName: harbor, address: "https://prod-harbor.example.com"}
-`;
-
-/** The §10 policy, with `params` on its check and an optional maxDuration. */
-const policyYaml = (ns: string, opts: { params?: string; maxDuration?: string } = {}): string => `apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: prod-harbor-approval, namespace: ${ns}}
-spec:
-  connector: {names: [prod-harbor]}
-  checkGrantedPermission:
-    spec:
-      checks:
-      - name: manual-approval
-        ref: {configMap: {name: connectors-approvals-in-pipeline}}
-${opts.params === undefined ? '' : `        params: ${opts.params}\n`}      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
-${opts.maxDuration === undefined ? '' : `      maxDuration: ${opts.maxDuration}\n`}`;
-
-async function newScene(policy: { params?: string; maxDuration?: string } = {}): Promise<Scene> {
-  const s: Scene = { devops: uniqueName('devops'), cicd: uniqueName('cicd') };
-  for (const ns of [s.devops, s.cicd]) {
-    await ok(['create', 'namespace', ns]);
-    createdNamespaces.push(ns);
-  }
-  await ok(['create', 'serviceaccount', 'builder', '-n', s.cicd]);
-  await ok(['apply', '-f', '-'], `${connectorYaml(s.devops)}---\n${policyYaml(s.devops, policy)}`);
-  return s;
+  return waitForCondition(ns, name, type, status, reason, { timeoutMs, intervalMs: 250 });
 }
 
 /** The ApprovalTask of PipelineRun `run` in `status` (Tekton writes it when the run reaches the gate). */
 async function approvalTask(s: Scene, run: string, status: Record<string, unknown>): Promise<string> {
-  const task = `${run}-wait-for-approval`;
-  await ok(['apply', '-f', '-'], `apiVersion: openshift-pipelines.org/v1alpha1
-kind: ApprovalTask
-metadata: {name: ${task}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-spec:
+  const spec = `spec:
   approvers: [{name: alice, type: User}, {name: mallory, type: User}]
   numberOfApprovalsRequired: 1
-status: ${JSON.stringify(status)}
-`);
-  return task;
+`;
+  await ok(['apply', '-f', '-'], approvalTaskYaml(s.cicd, run, JSON.stringify(status), spec));
+  return taskName(run);
 }
 
 const setTaskStatus = (s: Scene, task: string, status: Record<string, unknown>): Promise<string> =>
   ok(['patch', 'approvaltask', task, '-n', s.cicd, '--type=merge', '-p', JSON.stringify({ status })]);
 
-/** The task Pod of `run` running as `builder`, and the AccessRequest the helper would file for it. */
+/** The task Pod of `run` running as `builder`, and the AccessRequest the helper would file for it (without its labels). */
 async function startPod(s: Scene, run: string): Promise<Run> {
-  const pod = `${run}-push-image-pod`;
-  await ok(['apply', '-f', '-'], `apiVersion: v1
-kind: Pod
-metadata: {name: ${pod}, namespace: ${s.cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-spec:
-  serviceAccountName: builder
-  containers: [{name: step, image: registry.example.com/push:1}]
-`);
-  const uid = (await ok(['get', 'pod', pod, '-n', s.cicd, '-o', 'jsonpath={.metadata.uid}'])).trim();
-  const request = `prod-harbor-${pod}`;
-  await ok(['create', '-f', '-'], `apiVersion: ${gv}
-kind: AccessRequest
-metadata: {name: ${request}, namespace: ${s.devops}}
-spec:
-  connectorRef: {name: prod-harbor}
-  context: {objectRef: {apiVersion: v1, kind: Pod, namespace: ${s.cicd}, name: ${pod}, uid: ${uid}}}
-  subject: {kind: ServiceAccount, name: builder, namespace: ${s.cicd}, apiGroup: ""}
-`);
-  return { pod, request, task: `${run}-wait-for-approval`, grant: `${request}-prod-harbor-approval` };
-}
-
-async function grantObjects(s: Scene, run: Run): Promise<string[]> {
-  const out = await ok(['get', 'roles,rolebindings', '-n', s.devops, '-l', `connectors.alauda.io/accessRequest=${run.request}`, '-o', 'name']);
-  return out.split('\n').filter((l) => l !== '');
-}
-
-async function eventReasons(s: Scene, request: string): Promise<string[]> {
-  const out = await ok(['get', 'events', '-n', s.devops, '--field-selector', `involvedObject.name=${request}`, '-o', 'jsonpath={.items[*].reason}']);
-  return out.split(/\s+/).filter((x) => x !== '');
+  const pod = podName(run);
+  await ok(['apply', '-f', '-'], podYaml(s.cicd, run));
+  const uid = await podUid(s, pod);
+  const request = await createRequest(s, pod, uid, { labels: false });
+  return { pod, uid, request, task: taskName(run), grant: `${request}-prod-harbor-approval` };
 }
 
 /** kubectl auth can-i as the Pod's ServiceAccount, for its per-Pod subresource. */
 async function canI(s: Scene, pod: string): Promise<string> {
-  const r = await kubectl(['auth', 'can-i', '*', 'connectors/prod-harbor', `--subresource=proxy/v1/pod/${s.cicd}/${pod}`, '-n', s.devops], {
-    as: `system:serviceaccount:${s.cicd}:builder`,
-    asGroups: ['system:serviceaccounts', `system:serviceaccounts:${s.cicd}`],
-  });
-  return r.stdout.trim();
-}
-
-async function readFlags(): Promise<Record<string, string | undefined>> {
-  const out = await ok(['get', 'configmap', 'connectors-config', '-n', systemNamespace, '-o', 'json']);
-  const data = (JSON.parse(out) as { data?: Record<string, string> }).data ?? {};
-  return { [proxyFlag]: data[proxyFlag], [approvalFlag]: data[approvalFlag] };
-}
-
-async function setFlags(flags: Record<string, string | null | undefined>): Promise<void> {
-  const data = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, v ?? null]));
-  await ok(['patch', 'configmap', 'connectors-config', '-n', systemNamespace, '--type=merge', '-p', JSON.stringify({ data })]);
+  return (await authCanI(s, pod)).stdout.trim();
 }
 
 const reviewYaml = (s: Scene, context: string): string => `apiVersion: ${gv}
@@ -220,22 +108,9 @@ async function review(s: Scene, context: string, as?: string): Promise<{ yaml: s
 
 describe('beyond the peers: approver constraints, maxDuration, AccessReview (spec §11)', function () {
   useControlPlane();
-  let savedFlags: Record<string, string | undefined> | undefined;
-
-  before(async function () {
-    if (serverSkipped()) this.skip();
-    this.timeout(120_000);
-    await ok(['apply', '-f', '-'], fixture('approvaltask-crd.yaml'));
-    await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
-    savedFlags = await readFlags();
-    await setFlags({ [proxyFlag]: 'true', [approvalFlag]: 'true' });
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (createdNamespaces.length > 0) await kubectl(['delete', 'namespace', ...createdNamespaces, '--wait=false']);
-    if (savedFlags !== undefined) await setFlags(savedFlags);
-  });
+  const scenes = useScenes();
+  /** A scene with ServiceAccount `builder` and the §10 policy with `params` on its check and an optional maxDuration. */
+  const newScene = (policy: Pick<PolicyOptions, 'params' | 'maxDuration'> = {}): Promise<Scene> => scenes.newScene({ policy });
 
   it('approver mismatch: an answer from someone not listed fails the check for good (§11.1)', async function () {
     this.timeout(120_000);

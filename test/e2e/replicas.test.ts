@@ -15,9 +15,24 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import {
+  approvalFlag,
+  bothOn,
+  connectorYaml,
+  createNamespaces,
+  gv,
+  installApprovalTaskCrd,
+  ok,
+  podName,
+  policyYaml,
+  proxyFlag,
+  runYaml,
+  setFlags,
+  taskName,
+  type Scene,
+} from './scenes.js';
 import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane, type ControlPlane } from './setup.js';
 
-const gv = 'connectors.alauda.io/v1alpha1';
 const base = `/apis/${gv}`;
 
 const freePort = (): Promise<number> =>
@@ -84,12 +99,6 @@ const ready = async (cp: ControlPlane, r: { port: number }): Promise<true | unde
   }
 };
 
-async function ok(args: readonly string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input === undefined ? {} : { input });
-  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
-  return r.stdout;
-}
-
 const leaseHolder = async (): Promise<string> =>
   (await ok(['get', 'lease', 'connectors-access-apiserver', '-n', 'connectors-system', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
 
@@ -148,45 +157,17 @@ describe('three replicas on one etcd (leader election e2e)', function () {
   it('fails over when the leader is killed mid-approval: the flow completes once, one grant', async function () {
     this.timeout(240_000);
     const c = cp();
-    const devops = uniqueName('devops');
-    const cicd = uniqueName('cicd');
+    const s: Scene = { devops: uniqueName('devops'), cicd: uniqueName('cicd') };
+    const { devops, cicd } = s;
     const firstHolder = await eventually('a lease holder', async () => ((await leaseHolder()) === '' ? undefined : leaseHolder()));
-    const crd = readFileSync(fileURLToPath(new URL('./fixtures/approvaltask-crd.yaml', import.meta.url)), 'utf8');
-    await ok(['apply', '-f', '-'], crd);
-    await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
-    await ok(['create', 'namespace', devops]);
-    await ok(['create', 'namespace', cicd]);
-    await ok(['create', 'serviceaccount', 'builder', '-n', cicd]);
-    await ok(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"true","enable-connectors-approval":"true"}}']);
-    const pod = 'run-x-push-image-pod';
+    await installApprovalTaskCrd();
+    await createNamespaces(s);
+    await setFlags(bothOn);
+    const pod = podName('run-x');
     const request = `prod-harbor-${pod}`;
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: Connector
-metadata: {name: prod-harbor, namespace: ${devops}}
-spec: {connectorClassName: harbor, address: "https://harbor.example.com"}
----
-apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: approval, namespace: ${devops}}
-spec:
-  connector: {names: [prod-harbor]}
-  checkGrantedPermission:
-    spec:
-      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
-      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: ${pod}, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: run-x}}
-spec:
-  serviceAccountName: builder
-  containers: [{name: step, image: registry.example.com/push:1}]
----
-apiVersion: openshift-pipelines.org/v1alpha1
-kind: ApprovalTask
-metadata: {name: run-x-wait-for-approval, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: run-x}}
-status: {state: pending}
----
+    await ok(['apply', '-f', '-'], `${connectorYaml(devops, 'prod-harbor', 'https://harbor.example.com')}---
+${policyYaml(devops, { name: 'approval' })}---
+${runYaml(cicd, 'run-x', 'pending')}---
 apiVersion: ${gv}
 kind: AccessRequest
 metadata: {name: ${request}, namespace: ${devops}}
@@ -202,7 +183,7 @@ spec:
     // Approve and kill the leader (A, the control plane's replica) at once: mid-reconcile.
     const aPid = c.pids['connectors-apiserver'];
     expect(aPid, 'the control plane replica').to.be.a('number');
-    await ok(['patch', 'approvaltask', 'run-x-wait-for-approval', '-n', cicd, '--type=merge', '-p', '{"status":{"state":"approved"}}']);
+    await ok(['patch', 'approvaltask', taskName('run-x'), '-n', cicd, '--type=merge', '-p', '{"status":{"state":"approved"}}']);
     process.kill(aPid ?? -1, 'SIGKILL');
     // A comes back on its port (the APIService's backend) as one more candidate.
     const a2 = startReplica(c, 'connectors-apiserver-restarted', c.ports.ext);
@@ -224,7 +205,7 @@ spec:
       return started > stoppedCount;
     });
     expect(leaders, 'replicas that lead').to.have.length(1);
-    await ok(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', '{"data":{"enable-connector-proxy-permissions":"false","enable-connectors-approval":"false"}}']);
+    await setFlags({ [proxyFlag]: 'false', [approvalFlag]: 'false' });
     await kubectl(['delete', 'namespace', devops, cicd, '--wait=false']);
   });
 });

@@ -3,22 +3,26 @@
  * CSI driver runs it — its three outcomes, pending, rejected and granted — and check verdicts decided
  * by a Rego policy evaluated by the real OPA inside our server.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { runCommand } from '../cluster/control-plane.js';
+import {
+  bothOn,
+  connectorYaml,
+  createNamespaces,
+  gv,
+  installApprovalTaskCrd,
+  ok,
+  policyYaml,
+  runYaml,
+  setFlags,
+  systemNamespace,
+  type Scene,
+} from './scenes.js';
 import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane } from './setup.js';
 
-const gv = 'connectors.alauda.io/v1alpha1';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const flagsOn = '{"data":{"enable-connector-proxy-permissions":"true","enable-connectors-approval":"true"}}';
-
-async function ok(args: readonly string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input === undefined ? {} : { input });
-  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
-  return r.stdout;
-}
 
 interface CliResult {
   readonly code: number;
@@ -27,8 +31,8 @@ interface CliResult {
 
 describe('request-access CLI and Rego checks (e2e)', function () {
   const cp = useControlPlane();
-  const devops = uniqueName('devops');
-  const cicd = uniqueName('cicd');
+  const s: Scene = { devops: uniqueName('devops'), cicd: uniqueName('cicd') };
+  const { devops, cicd } = s;
   let savedFlags = '';
 
   const cli = async (pod: string, timeout: string): Promise<CliResult> => {
@@ -42,44 +46,14 @@ describe('request-access CLI and Rego checks (e2e)', function () {
     return { code: r.code, out: JSON.parse(line) as CliResult['out'] };
   };
 
-  const pod = (name: string, run: string, state: string, extraStatus = ''): string => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-spec:
-  serviceAccountName: builder
-  containers: [{name: step, image: registry.example.com/push:1}]
----
-apiVersion: openshift-pipelines.org/v1alpha1
-kind: ApprovalTask
-metadata: {name: ${run}-wait-for-approval, namespace: ${cicd}, labels: {tekton.dev/pipelineRun: ${run}}}
-status: {state: ${state}${extraStatus}}
-`;
-
   before(async function () {
     if (serverSkipped()) this.skip();
     this.timeout(120_000);
-    savedFlags = (await ok(['get', 'configmap', 'connectors-config', '-n', 'connectors-system', '-o', 'json'])).trim();
-    await ok(['apply', '-f', '-'], readFileSync(fileURLToPath(new URL('./fixtures/approvaltask-crd.yaml', import.meta.url)), 'utf8'));
-    await ok(['wait', '--for=condition=Established', 'crd/approvaltasks.openshift-pipelines.org', '--timeout=60s']);
-    await ok(['create', 'namespace', devops]);
-    await ok(['create', 'namespace', cicd]);
-    await ok(['create', 'serviceaccount', 'builder', '-n', cicd]);
-    await ok(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', flagsOn]);
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: Connector
-metadata: {name: prod-harbor, namespace: ${devops}}
-spec: {connectorClassName: harbor, address: "https://harbor.example.com"}
----
-apiVersion: ${gv}
-kind: AccessPolicy
-metadata: {name: prod-harbor-approval, namespace: ${devops}}
-spec:
-  connector: {names: [prod-harbor]}
-  checkGrantedPermission:
-    spec:
-      checks: [{name: manual-approval, ref: {configMap: {name: connectors-approvals-in-pipeline}}}]
-      roleTemplate: {ref: {configMap: {name: connectors-use-connectors-proxy-in-pod}}}
-`);
+    savedFlags = (await ok(['get', 'configmap', 'connectors-config', '-n', systemNamespace, '-o', 'json'])).trim();
+    await installApprovalTaskCrd();
+    await createNamespaces(s);
+    await setFlags(bothOn);
+    await ok(['apply', '-f', '-'], `${connectorYaml(devops, 'prod-harbor', 'https://harbor.example.com')}---\n${policyYaml(devops)}`);
   });
 
   after(async function () {
@@ -87,13 +61,13 @@ spec:
     await kubectl(['delete', 'namespace', devops, cicd, '--wait=false']);
     if (savedFlags !== '') {
       const data = (JSON.parse(savedFlags) as { data?: Record<string, string> }).data ?? {};
-      await kubectl(['patch', 'configmap', 'connectors-config', '-n', 'connectors-system', '--type=merge', '-p', JSON.stringify({ data })]);
+      await kubectl(['patch', 'configmap', 'connectors-config', '-n', systemNamespace, '--type=merge', '-p', JSON.stringify({ data })]);
     }
   });
 
   it('answers pending while the approval waits, granted once approved (exit 2, then 0)', async function () {
     this.timeout(180_000);
-    await ok(['apply', '-f', '-'], pod('run-a-push-image-pod', 'run-a', 'pending'));
+    await ok(['apply', '-f', '-'], runYaml(cicd, 'run-a', 'pending'));
     const pending = await cli('run-a-push-image-pod', '8s');
     expect(pending.code).to.equal(2);
     expect(pending.out.result).to.equal('pending');
@@ -114,7 +88,7 @@ spec:
 
   it('answers rejected when the approver rejects (exit 3)', async function () {
     this.timeout(120_000);
-    await ok(['apply', '-f', '-'], pod('run-b-push-image-pod', 'run-b', 'rejected'));
+    await ok(['apply', '-f', '-'], runYaml(cicd, 'run-b', 'rejected'));
     const r = await cli('run-b-push-image-pod', '60s');
     expect(r.code, JSON.stringify(r.out)).to.equal(3);
     expect(r.out).to.include({ result: 'rejected', reason: 'Rejected' });
@@ -164,11 +138,7 @@ status := {"state": "rejected"} if {
         },
       },
     };
-    await ok(['apply', '-f', '-'], `apiVersion: ${gv}
-kind: Connector
-metadata: {name: rego-harbor, namespace: ${devops}}
-spec: {connectorClassName: harbor, address: "https://rego.example.com"}
-`);
+    await ok(['apply', '-f', '-'], connectorYaml(devops, 'rego-harbor', 'https://rego.example.com'));
     await ok(['apply', '-f', '-'], JSON.stringify(policy));
     const request = (podName: string): string => `apiVersion: ${gv}
 kind: AccessRequest
@@ -183,7 +153,7 @@ spec:
       return r.code === 0 && r.stdout.trim() !== '' ? (JSON.parse(r.stdout) as { status: string; reason: string; message: string }) : undefined;
     };
     // Approved with two approvals: the Rego policy passes it.
-    await ok(['apply', '-f', '-'], pod('run-c-push-image-pod', 'run-c', 'approved', ', approvalsReceived: 2'));
+    await ok(['apply', '-f', '-'], runYaml(cicd, 'run-c', 'approved', { extraStatus: ', approvalsReceived: 2' }));
     await ok(['apply', '-f', '-'], request('run-c-push-image-pod'));
     const passed = await eventually('Rego Passed', async () => {
       const c = await checkReady('rego-run-c-push-image-pod');
@@ -191,7 +161,7 @@ spec:
     }, { timeoutMs: 60_000, intervalMs: 500 });
     expect(passed.status).to.equal('True');
     // "Approved" by the task with one approval only: the Rego policy rejects it.
-    await ok(['apply', '-f', '-'], pod('run-d-push-image-pod', 'run-d', 'approved', ', approvalsReceived: 1'));
+    await ok(['apply', '-f', '-'], runYaml(cicd, 'run-d', 'approved', { extraStatus: ', approvalsReceived: 1' }));
     await ok(['apply', '-f', '-'], request('run-d-push-image-pod'));
     const rejected = await eventually('Rego Rejected', async () => {
       const c = await checkReady('rego-run-d-push-image-pod');

@@ -1,10 +1,12 @@
 /**
  * The kubectl built with the control plane (test/cluster/build-binaries.sh), so tests never depend
- * on whatever kubectl a machine happens to have, and a runner for it.
+ * on whatever kubectl a machine happens to have, a runner for it, and `useKubectl`, the preamble of
+ * the integration tests that point it at an in-process API server.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -47,4 +49,37 @@ export async function kubectl(base: readonly string[], args: readonly string[], 
   const dir = await kubeBinDir();
   // A private cache dir: kubectl caches discovery and OpenAPI per server URL on disk.
   return run(join(dir, 'kubectl'), [...base, ...args], { ...(input === undefined ? {} : { input }), env: { KUBECACHEDIR: join(repoRoot, '.cluster', 'kubectl-cache', String(process.pid)) } });
+}
+
+/** kubectl against one server; arrow functions, so they can be destructured. */
+export interface KubectlAgainst {
+  /** `kubectl --server <url> --request-timeout=20s <args…>`; never throws for a non-zero exit. */
+  readonly k: (...args: string[]) => Promise<RunResult>;
+  /** `k`, expecting exit code 0 (the message names the command and its stderr); returns stdout. */
+  readonly ok: (...args: string[]) => Promise<string>;
+  /** `k` with `input` on stdin (none when undefined). */
+  readonly kIn: (input: string | undefined, ...args: string[]) => Promise<RunResult>;
+  /** `ok` with `input` on stdin (none when undefined). */
+  readonly okIn: (input: string | undefined, ...args: string[]) => Promise<string>;
+}
+
+/**
+ * Mocha helper for a describe block, after the server's own hooks (e.g. `useRestServer()`): a `before`
+ * hook that waits for the built kubectl and then points it at `server.url()`.
+ */
+export function useKubectl(server: { url(): string }): KubectlAgainst {
+  let base: string[] = [];
+  before(async function () {
+    // First use builds the control-plane binaries (minutes, cold); later runs hit the cache.
+    this.timeout(40 * 60_000);
+    await kubeBinDir();
+    base = ['--server', server.url(), '--request-timeout=20s'];
+  });
+  const kIn = (input: string | undefined, ...args: string[]): Promise<RunResult> => kubectl(base, args, input);
+  const okIn = async (input: string | undefined, ...args: string[]): Promise<string> => {
+    const r = await kIn(input, ...args);
+    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    return r.stdout;
+  };
+  return { k: (...args) => kIn(undefined, ...args), ok: (...args) => okIn(undefined, ...args), kIn, okIn };
 }

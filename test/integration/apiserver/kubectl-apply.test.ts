@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { kubectl, kubeBinDir, type RunResult } from '../../support/kubectl.js';
+import { useKubectl } from '../../support/kubectl.js';
 import { useRestServer } from '../../support/rest.js';
 
 /** An AccessPolicy manifest; spec.connector is an atomic map, so one field decides conflicts. */
@@ -21,20 +21,7 @@ interface Entry {
 }
 
 describe('kubectl apply against the standalone API', function () {
-  const api = useRestServer();
-  let base: string[] = [];
-  before(async function () {
-    // First use builds the control-plane binaries (minutes, cold); later runs hit the cache.
-    this.timeout(40 * 60_000);
-    await kubeBinDir();
-    base = ['--server', api.url(), '--request-timeout=20s'];
-  });
-  const k = (input: string | undefined, ...args: string[]): Promise<RunResult> => kubectl(base, args, input);
-  const ok = async (input: string | undefined, ...args: string[]): Promise<string> => {
-    const r = await k(input, ...args);
-    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
-    return r.stdout;
-  };
+  const { kIn: k, okIn: ok } = useKubectl(useRestServer());
   const managedFields = async (name: string): Promise<Entry[]> => {
     const out = await ok(undefined, 'get', 'accesspolicy', name, '-n', 'kapply', '-o', 'json', '--show-managed-fields');
     return (JSON.parse(out) as { metadata: { managedFields?: Entry[] } }).metadata.managedFields ?? [];

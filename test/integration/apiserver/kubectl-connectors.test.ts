@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { kubectl, kubeBinDir, type RunResult } from '../../support/kubectl.js';
+import { useKubectl } from '../../support/kubectl.js';
 import { useRestServer } from '../../support/rest.js';
 
 const classManifest = `apiVersion: connectors.alauda.io/v1alpha1
@@ -31,20 +31,7 @@ spec:
 `;
 
 describe('kubectl against Connector and ConnectorClass', function () {
-  const api = useRestServer();
-  let base: string[] = [];
-  before(async function () {
-    // First use builds the control-plane binaries (minutes, cold); later runs hit the cache.
-    this.timeout(40 * 60_000);
-    await kubeBinDir();
-    base = ['--server', api.url(), '--request-timeout=20s'];
-  });
-  const k = (...args: string[]): Promise<RunResult> => kubectl(base, args);
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await k(...args);
-    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
-    return r.stdout;
-  };
+  const { k, ok, kIn } = useKubectl(useRestServer());
 
   it('lists both kinds in api-resources with their scope', async () => {
     const out = await ok('api-resources', '--api-group=connectors.alauda.io', '-o', 'wide');
@@ -55,10 +42,10 @@ describe('kubectl against Connector and ConnectorClass', function () {
   });
 
   it('creates both kinds from YAML', async () => {
-    const cc = await kubectl(base, ['create', '-f', '-'], classManifest);
+    const cc = await kIn(classManifest, 'create', '-f', '-');
     expect(cc.code, cc.stderr).to.equal(0);
     expect(cc.stdout.trim()).to.equal('connectorclass.connectors.alauda.io/harbor created');
-    const c = await kubectl(base, ['create', '-f', '-'], connectorManifest);
+    const c = await kIn(connectorManifest, 'create', '-f', '-');
     expect(c.code, c.stderr).to.equal(0);
     expect(c.stdout.trim()).to.equal('connector.connectors.alauda.io/harbor-prod created');
   });
@@ -106,7 +93,7 @@ describe('kubectl against Connector and ConnectorClass', function () {
 
   it('reports the 422 causes of an invalid ConnectorClass', async () => {
     const bad = classManifest.replace('name: harbor', 'name: broken').replace('path: /api/v2.0/ping', 'path: /ping, method: PUT');
-    const r = await kubectl(base, ['create', '-f', '-'], bad);
+    const r = await kIn(bad, 'create', '-f', '-');
     expect(r.code).to.not.equal(0);
     // kubectl create rewrites a 422 as `The <Kind> "<name>" is invalid: <causes>`.
     expect(r.stderr).to.include('The ConnectorClass "broken" is invalid: spec.livenessProbe.http.method: Unsupported value: "PUT": supported values: "GET", "POST"');

@@ -1,22 +1,9 @@
 import { expect } from 'chai';
-import { kubectl, kubeBinDir, type RunResult } from '../../support/kubectl.js';
+import { useKubectl } from '../../support/kubectl.js';
 import { useRestServer } from '../../support/rest.js';
 
 describe('kubectl against the standalone API', function () {
-  const api = useRestServer();
-  let base: string[] = [];
-  before(async function () {
-    // First use builds the control-plane binaries (minutes, cold); later runs hit the cache.
-    this.timeout(40 * 60_000);
-    await kubeBinDir();
-    base = ['--server', api.url(), '--request-timeout=20s'];
-  });
-  const k = (...args: string[]): Promise<RunResult> => kubectl(base, args);
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await k(...args);
-    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
-    return r.stdout;
-  };
+  const { k, ok, kIn } = useKubectl(useRestServer());
 
   it('lists both kinds with their verbs in api-resources', async () => {
     const out = await ok('api-resources', '--api-group=connectors.alauda.io', '-o', 'wide');
@@ -35,7 +22,7 @@ spec:
   context: {objectRef: {kind: Pod, namespace: cicd, name: p1}}
   subject: {kind: ServiceAccount, name: builder, namespace: cicd}
 `;
-    const created = await kubectl(base, ['create', '-f', '-'], manifest);
+    const created = await kIn(manifest, 'create', '-f', '-');
     expect(created.code, created.stderr).to.equal(0);
     expect(created.stdout.trim()).to.equal('accessrequest.connectors.alauda.io/kr1 created');
     const out = await ok('get', 'accessrequests', '-A');
