@@ -14,9 +14,12 @@ import { startEtcd } from '../support/etcd.js';
 import { startLoadClient, type Op } from './load-client.js';
 import { summarizeProfile } from './profile.js';
 import type { Target } from './targets.js';
-import { accessRequestBody, seed } from './workloads.js';
+import { accessRequestBody, cpuSeconds, seed } from './workloads.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { prof: { type: 'boolean', default: false }, count: { type: 'string', default: '3000' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { prof: { type: 'boolean', default: false }, floor: { type: 'boolean', default: false }, count: { type: 'string', default: '3000' } },
+});
 const which = positionals[0] ?? 'all';
 const count = Number(values.count);
 const etcd = await startEtcd();
@@ -39,9 +42,11 @@ const client = startLoadClient();
 const conn = { kind: 'http' as const, origin, insecure: true };
 const col = '/apis/connectors.alauda.io/v1alpha1/namespaces/hot/accessrequests';
 const body = accessRequestBody('connectors.alauda.io/v1alpha1');
-const run = async (name: string, op: Op): Promise<void> => {
-  const r = await client.run({ conn, op, concurrency: 8, warmup: 200, count });
-  process.stderr.write(`${name}: ${String(r.opsPerSec)}/s p50 ${String(r.p50Ms)} ms p99 ${String(r.p99Ms)} ms errors ${String(r.errors)} ${r.firstError ?? ''}\n`);
+const run = async (name: string, op: Op, on = conn, pid = server.pid ?? 0): Promise<void> => {
+  const cpu0 = cpuSeconds(pid);
+  const r = await client.run({ conn: on, op, concurrency: 8, warmup: 200, count });
+  const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / (count + 200);
+  process.stderr.write(`${name}: ${String(r.opsPerSec)}/s p50 ${String(r.p50Ms)} ms p99 ${String(r.p99Ms)} ms, CPU ${cpuMs.toFixed(3)} ms/req, errors ${String(r.errors)} ${r.firstError ?? ''}\n`);
 };
 // One object through the API (so it is stored as the server stores it), cloned into etcd for the rest.
 const created = await request(`${origin}${col}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, metadata: { ...(body['metadata'] as object), name: 'template' } }) });
@@ -51,6 +56,17 @@ const store = { endpoint: etcd.endpoint, key: (ns: string, name: string) => `/re
 await seed({ store } as unknown as Target, template, 'hot', 0, 1000);
 await new Promise((r) => setTimeout(r, 1000));
 if (which === 'all' || which === 'get') await run('get', { kind: 'get', collection: col, namePrefix: 'ar-', names: 1000 });
+if (values.floor) {
+  // node:https answering the same bytes, with our server's certificate, as the floor of a GET.
+  const floorPort = port + 1;
+  const floor = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/bench/https-floor.ts'), join(dir, 'certs', 'apiserver.crt'), join(dir, 'certs', 'apiserver.key'), String(floorPort)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, FLOOR_BODY: template },
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  await run('node:https floor', { kind: 'get', collection: col, namePrefix: 'ar-', names: 1000 }, { kind: 'http', origin: `https://127.0.0.1:${String(floorPort)}`, insecure: true }, floor.pid ?? 0);
+  floor.kill('SIGTERM');
+}
 if (which === 'all' || which === 'create') await run('create', { kind: 'create', collection: col, namePrefix: 'c-', body });
 if (which === 'all' || which === 'update') await run('update', { kind: 'patch', collection: col, namePrefix: 'ar-', patch: { metadata: { labels: { updated: 'yes' } } } });
 client.close();
@@ -67,4 +83,5 @@ if (values.prof) {
     for (const e of p.inclusiveOurs.slice(0, 40)) process.stdout.write(`  incl ${e.name} ${String(e.percent)}%\n`);
   }
 }
-rmSync(dir, { recursive: true, force: true });
+if (values.prof) process.stdout.write(`profile dir: ${dir}\n`);
+else rmSync(dir, { recursive: true, force: true });
