@@ -132,7 +132,9 @@ function checks(r: Results): Check[] {
   if (mem !== undefined) {
     const v = mem.rssPerObjectBytes / mem.objectJsonBytes;
     const heap = mem.heapPerObjectBytes === undefined ? '' : ` (V8 heap after GC: ${(mem.heapPerObjectBytes / mem.objectJsonBytes).toFixed(2)}×)`;
-    out.push({ what: 'RSS per stored AccessRequest, direct', required: '≤ 3× its JSON', measured: `${String(mem.rssPerObjectBytes)} B = ${v.toFixed(2)}× ${String(mem.objectJsonBytes)} B${heap}`, met: v <= 3 });
+    // Read before the caches' 75 s event window has passed, the seed's events are still in the ring.
+    const burst = r.plan.memorySettleMs !== undefined && r.plan.memorySettleMs < 75_000 ? `, read ${String(r.plan.memorySettleMs / 1000)} s after the seed: includes its events in the ring` : '';
+    out.push({ what: 'RSS per stored AccessRequest, direct', required: '≤ 3× its JSON', measured: `${String(mem.rssPerObjectBytes)} B = ${v.toFixed(2)}× ${String(mem.objectJsonBytes)} B${heap}${burst}`, met: v <= 3 });
   }
   const large = r.plan.largeStored.toLocaleString('en');
   const page = find(r, 'list-large-paged', 'direct');
