@@ -107,12 +107,17 @@ export function duplicateJSONKeys(text: string): string[] {
   return found;
 }
 
-/** fieldValidation=Strict on a JSON object body: a repeated key is a 400 (YAML bodies refuse them always). */
-export function strictDuplicateKeys(contentType: string | undefined, buf: Buffer, fieldValidation: FieldValidation): Status | undefined {
+/**
+ * Repeated keys in a JSON object body, judged by fieldValidation like unknown fields: Strict → a 400,
+ * Warn → one warning each, Ignore → nothing (the JSON parser kept the last value). YAML bodies refuse
+ * them always, at decoding.
+ */
+export function duplicateKeyFindings(contentType: string | undefined, buf: Buffer, fieldValidation: FieldValidation): Result<readonly string[], Status> {
   const mt = mediaType(contentType);
-  if (fieldValidation !== 'Strict' || (mt !== '' && mt !== 'application/json')) return undefined;
-  const dups = duplicateJSONKeys(buf.toString('utf8'));
-  return dups.length === 0 ? undefined : status.badRequest(`strict decoding error: ${dups.map((k) => `duplicate field ${JSON.stringify(k)}`).join(', ')}`);
+  if (fieldValidation === 'Ignore' || (mt !== '' && mt !== 'application/json')) return { ok: true, value: [] };
+  const found = duplicateJSONKeys(buf.toString('utf8')).map((k) => `duplicate field ${JSON.stringify(k)}`);
+  if (found.length > 0 && fieldValidation === 'Strict') return { ok: false, error: status.badRequest(`strict decoding error: ${found.join(', ')}`) };
+  return { ok: true, value: found };
 }
 
 /** YAML 1.2 into plain JSON values; anchors and tags that JSON cannot carry are errors. */
@@ -140,12 +145,14 @@ export function decodeObjectBody(contentType: string | undefined, buf: Buffer): 
 export interface ObjectWrite {
   readonly options: WriteOptions;
   readonly body: unknown;
+  /** fieldValidation=Warn: the body's repeated keys, for the response's Warning headers. */
+  readonly warnings: readonly string[];
 }
 
 /**
  * The options and body of a create or update (POST, PUT), failing in kube-apiserver's order: the
- * options (400), reading the body (413), decoding it (415, 400), then, under fieldValidation=Strict,
- * a repeated key (400).
+ * options (400), reading the body (413), decoding it (415, 400), then a repeated key (Strict: 400;
+ * Warn: a warning).
  */
 export async function readObjectWrite(req: Request, query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions'): Promise<Result<ObjectWrite, Status>> {
   const wo = parseWriteOptions(kind, query, req.headers['user-agent']);
@@ -154,9 +161,9 @@ export async function readObjectWrite(req: Request, query: URLSearchParams, kind
   if (!buf.ok) return buf;
   const body = decodeObjectBody(req.headers['content-type'], buf.value);
   if (!body.ok) return body;
-  const duplicates = strictDuplicateKeys(req.headers['content-type'], buf.value, wo.value.fieldValidation);
-  if (duplicates !== undefined) return { ok: false, error: duplicates };
-  return { ok: true, value: { options: wo.value, body: body.value } };
+  const duplicates = duplicateKeyFindings(req.headers['content-type'], buf.value, wo.value.fieldValidation);
+  if (!duplicates.ok) return duplicates;
+  return { ok: true, value: { options: wo.value, body: body.value, warnings: duplicates.value } };
 }
 
 const patchMediaTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];

@@ -97,13 +97,13 @@ export async function serveResource<T extends KubeObject>(
       const write = await readObjectWrite(req, query, 'CreateOptions');
       if (!write.ok) return fail(write.error);
       const created = await store.create(ctx, write.value.body, write.value.options);
-      return created.ok ? writeObject(res, 201, rc, created.value.object, created.value.warnings) : fail(created.error);
+      return created.ok ? writeObject(res, 201, rc, created.value.object, [...write.value.warnings, ...created.value.warnings]) : fail(created.error);
     }
     case 'update': {
       const write = await readObjectWrite(req, query, 'UpdateOptions');
       if (!write.ok) return fail(write.error);
       const updated = await store.update(ctx, name, write.value.body, write.value.options, sub);
-      return updated.ok ? writeObject(res, 200, rc, updated.value.object, updated.value.warnings) : fail(updated.error);
+      return updated.ok ? writeObject(res, 200, rc, updated.value.object, [...write.value.warnings, ...updated.value.warnings]) : fail(updated.error);
     }
     case 'patch': {
       // The patch type comes first (415 whatever else is wrong); the options' rules depend on it.

@@ -76,7 +76,7 @@ export function accessReviewEndpoint(opts: AccessReviewEndpointOptions): Virtual
       if (!answered.ok) return fail(answered.error);
       // The request's metadata is echoed: no uid, resourceVersion or creationTimestamp is added.
       const out: AccessReview = { ...review, apiVersion, kind: r.kind, status: answered.value };
-      writeObject(res, 201, { resource, representation: accept.value, include: include.value, now: ctx.now() }, out, decoded.value.warnings);
+      writeObject(res, 201, { resource, representation: accept.value, include: include.value, now: ctx.now() }, out, [...write.value.warnings, ...decoded.value.warnings]);
     },
   };
 }

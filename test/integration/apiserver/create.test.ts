@@ -132,6 +132,22 @@ describe('REST create', () => {
     expect(await rawKey('accessrequests', 'devops', 'unknown-strict')).to.equal(null);
   });
 
+  it('judges a repeated JSON key by fieldValidation: warns by default, refuses under Strict, says nothing under Ignore', async () => {
+    // The JSON parser keeps the last value; the name given twice is the stored one.
+    const raw = (name: string): string => JSON.stringify(accessRequest(name)).replace('"metadata":{', `"metadata":{"name":"first-${name}",`);
+    const warned = await api.request('POST', ars('devops'), { rawBody: raw('dup-warn'), contentType: 'application/json' });
+    expect(warned.status, warned.text).to.equal(201);
+    expect(warned.body.metadata.name).to.equal('dup-warn');
+    expect(warned.headers.get('warning')).to.equal('299 - "duplicate field \\"name\\""');
+    const strict = await api.request('POST', `${ars('devops')}?fieldValidation=Strict`, { rawBody: raw('dup-strict'), contentType: 'application/json' });
+    expect(strict.status).to.equal(400);
+    expect(strict.body.message).to.equal('strict decoding error: duplicate field "name"');
+    expect(await rawKey('accessrequests', 'devops', 'dup-strict')).to.equal(null);
+    const ignored = await api.request('POST', `${ars('devops')}?fieldValidation=Ignore`, { rawBody: raw('dup-ignore'), contentType: 'application/json' });
+    expect(ignored.status).to.equal(201);
+    expect(ignored.headers.get('warning')).to.equal(null);
+  });
+
   it('answers 422 for an unsupported fieldValidation value', async () => {
     const res = await api.request('POST', `${ars('devops')}?fieldValidation=Loud`, { body: accessRequest('fv') });
     expect(res.status).to.equal(422);
