@@ -2,13 +2,14 @@
  * Runs the controllers of this replica: at once without leader election, or only while this replica
  * holds the Lease. Losing the Lease stops them; if they cannot stop before another replica may take
  * over (lease duration − renew deadline), the process exits, as kube-controller-manager does, rather
- * than risk two writers.
+ * than risk two writers. Every replica also creates the missing built-in templates at start-up.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/meta.js';
 import type { Store } from '../registry/store/index.js';
 import { startAccessPolicyController } from './accesspolicy-controller.js';
 import { startAccessRequestController, type RunningController } from './accessrequest-controller.js';
+import { ensureBuiltinTemplates } from './builtin-templates.js';
 import { createKubeClient } from './kube-client.js';
 import { startLeaderElection, type LeaderElector } from './leader.js';
 import type { ControllerFlags } from './options.js';
@@ -30,6 +31,21 @@ export interface ControllerManager {
 
 export function startControllerManager(opts: ControllerManagerOptions): ControllerManager {
   const f = opts.flags;
+  // §8: missing built-in templates are created at start-up, by every replica: a create that finds
+  // one (409) leaves it alone, so replicas cannot overwrite each other or an admin's edit.
+  const templates = new AbortController();
+  const templatesDone = ensureBuiltinTemplates({
+    client: createKubeClient(opts.kubeConfig),
+    namespace: f.systemNamespace,
+    log: opts.log,
+    signal: templates.signal,
+  }).catch((e: unknown) => {
+    opts.log({ level: 'error', msg: 'creating the built-in templates failed', error: e instanceof Error ? e.message : String(e) });
+  });
+  const stopTemplates = async (): Promise<void> => {
+    templates.abort();
+    await templatesDone;
+  };
   let running: RunningController[] = [];
   let elector: LeaderElector | undefined;
   // One OPA evaluator for the process (its capabilities file is written once).
@@ -67,6 +83,7 @@ export function startControllerManager(opts: ControllerManagerOptions): Controll
     return {
       elector: undefined,
       stop: async () => {
+        await stopTemplates();
         await stopAll();
         await closeRego();
       },
@@ -98,6 +115,7 @@ export function startControllerManager(opts: ControllerManagerOptions): Controll
   return {
     elector: e,
     stop: async () => {
+      await stopTemplates();
       await e.stop();
       await stopAll();
       await closeRego();

@@ -7,6 +7,9 @@
  * leader. The test starts B and C on other ports, kills A right after approving, and starts A again
  * on its port (so the APIService keeps working); A's new PID is recorded where the control plane's
  * stop() finds it. B and C are stopped by this file.
+ *
+ * A replica starting creates the built-in templates that are missing (§8) and leaves the others,
+ * edited or not, as they are.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
@@ -28,6 +31,7 @@ import {
   proxyFlag,
   runYaml,
   setFlags,
+  systemNamespace,
   taskName,
   type Scene,
 } from './scenes.js';
@@ -207,5 +211,36 @@ spec:
     expect(leaders, 'replicas that lead').to.have.length(1);
     await setFlags({ [proxyFlag]: 'false', [approvalFlag]: 'false' });
     await kubectl(['delete', 'namespace', devops, cicd, '--wait=false']);
+  });
+});
+
+describe('a starting replica and the built-in templates (§8)', function () {
+  const cp = useControlPlane();
+
+  it('creates a missing built-in template and leaves an edited one as it is', async function () {
+    if (serverSkipped()) this.skip();
+    this.timeout(120_000);
+    const missing = 'connectors-approvals-in-pipeline';
+    const edited = 'connectors-use-connectors-proxy';
+    const shipped = await ok(['get', 'configmap', missing, '-n', systemNamespace, '-o', 'jsonpath={.data.spec}']);
+    await ok(['annotate', 'configmap', edited, '-n', systemNamespace, 'e2e.connectors.alauda.io/edited=yes', '--overwrite']);
+    await ok(['delete', 'configmap', missing, '-n', systemNamespace]);
+    const r = startReplica(cp(), 'replica-templates', await freePort());
+    try {
+      const spec = await eventually(`${missing} created again`, async () => {
+        const got = await kubectl(['get', 'configmap', missing, '-n', systemNamespace, '-o', 'jsonpath={.data.spec}']);
+        return got.code === 0 ? got.stdout : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+      expect(spec).to.equal(shipped);
+      expect(readFileSync(r.log, 'utf8')).to.include('created a missing built-in template');
+      const annotation = await ok(['get', 'configmap', edited, '-n', systemNamespace, '-o', 'jsonpath={.metadata.annotations.e2e\\.connectors\\.alauda\\.io/edited}']);
+      expect(annotation, 'the edited template is not overwritten').to.equal('yes');
+    } finally {
+      const exited = new Promise((res) => r.child.once('exit', res));
+      r.child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((res) => setTimeout(res, 20_000))]);
+      r.child.kill('SIGKILL');
+      await kubectl(['annotate', 'configmap', edited, '-n', systemNamespace, 'e2e.connectors.alauda.io/edited-']);
+    }
   });
 });
