@@ -12,6 +12,7 @@ import type { CheckObject, ConfigMap, Connector, Pod, Role, RoleBinding } from '
 import type { RBACObject, RBACOp } from '../../../../apiserver/controller/rbac.js';
 import type { Reconciliation, ReconcileInputs, RequestEvent } from '../../../../apiserver/controller/reconcile.js';
 import { reconcileAccessRequest } from '../../../../apiserver/controller/reconcile.js';
+import { builtinTemplates as shippedTemplates } from '../../../../apiserver/controller/builtin-templates.js';
 
 export const systemNamespace = 'connectors-system';
 export const requestName = 'prod-harbor-promote-run-abc12-push-image-pod-6342dabe';
@@ -94,32 +95,9 @@ export function approvalTask(state: unknown = 'pending', name = 'promote-run-abc
 
 const cm = (name: string, data: Record<string, string>): ConfigMap => ({ metadata: { namespace: systemNamespace, name }, data });
 
-/** The built-in templates of §8, verbatim. */
+/** The built-in templates of §8: the server's own (equal to manifests/templates.yaml). */
 export function builtinTemplates(): Map<string, ConfigMap> {
-  return new Map(
-    [
-      cm('connectors-use-connectors-proxy', {
-        rules: '- apiGroups: [connectors.alauda.io]\n  resources: [connectors/proxy]\n  verbs: ["*"]\n',
-      }),
-      cm('connectors-use-connectors-proxy-in-pod', {
-        rules:
-          '- apiGroups: [connectors.alauda.io]\n  resources: ["connectors/proxy/v1/pod/{.object.metadata.namespace}/{.object.metadata.name}"]\n  verbs: ["*"]\n',
-      }),
-      cm('connectors-approvals-in-pipeline', {
-        spec: [
-          'selector:',
-          '  objectRef:',
-          '    apiVersion: openshift-pipelines.org/v1alpha1',
-          '    kind: ApprovalTask',
-          '  matchLabels:',
-          `    tekton.dev/pipelineRun: '{.object.metadata.labels["tekton\\.dev/pipelineRun"]}'`,
-          'state:',
-          '  rego: ""',
-          '',
-        ].join('\n'),
-      }),
-    ].map((c) => [c.metadata.name ?? '', c]),
-  );
+  return new Map(shippedTemplates(systemNamespace).map((t) => [t.metadata.name, cm(t.metadata.name, { ...t.data })]));
 }
 
 /** Everything a pass reads, mutable between passes like the cluster is. */
