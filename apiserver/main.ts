@@ -76,7 +76,9 @@ async function run(opts: ServerOptions): Promise<void> {
   );
   // The aggregator keeps idle connections for 90 s: a shorter keep-alive makes it reuse closed sockets (TLS-3).
   server.keepAliveTimeout = 95_000;
-  server.headersTimeout = 100_000;
+  // kube-apiserver's ReadHeaderTimeout. Node (≥ 18) starts this clock at a request's first byte, not
+  // while a keep-alive connection idles, so the aggregator's 90 s idle connections are not cut by it.
+  server.headersTimeout = 32_000;
   server.requestTimeout = 0; // watches are long-running; other requests end at --request-timeout (filters/timeout.ts)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

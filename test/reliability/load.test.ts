@@ -6,7 +6,7 @@
  *   Status with Retry-After, never a 5xx; refused creates store nothing; memory stays bounded;
  * - slow clients (slowloris): connections that never finish their headers do not block anyone; a
  *   body trickled slower than the request timeout gets 504; the header timeout cuts the slow
- *   connections off (waited for in the soak only: it is the server's 100 s headersTimeout);
+ *   connections off (waited for in the soak only: it is the server's 32 s headersTimeout);
  * - many idle watches (1000; 3000 in the soak) do not starve requests, and all of them still deliver.
  */
 import { readFileSync } from 'node:fs';
@@ -156,11 +156,11 @@ describe('reliability: bounded load', function () {
       expect(answer.slice(0, 12)).to.equal('HTTP/1.1 504');
 
       if (soak) {
-        // The server's headersTimeout (100 s, checked every 30 s) ends every slow connection.
+        // The server's headersTimeout (32 s, checked every 30 s) ends every slow connection.
         await until('the slow connections to be cut off', () => (sockets.slice(0, slow).every((x) => closed.has(x)) ? true : undefined), { timeoutMs: 200_000, intervalMs: 1000 });
         fig.set('slow connections cut off by the header timeout', closed.size);
       } else {
-        fig.set('slow connections cut off by the header timeout', 'soak only (100 s headersTimeout)');
+        fig.set('slow connections cut off by the header timeout', 'soak only (32 s headersTimeout)');
       }
     });
   });
