@@ -20,7 +20,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -30,6 +29,7 @@ import { logTail, repoRoot, startControlPlane, type ControlPlane } from '../clus
 import { crdOf } from '../e2e/fixtures/generate-crds.js';
 import { startEtcd, type EtcdProcess } from '../support/etcd.js';
 import type { Conn } from './load-client.js';
+import { freePort } from '../support/ports.js';
 
 export type TargetId = 'direct' | 'aggregated' | 'crd' | 'etcd' | 'direct2w' | 'backend';
 /** The four systems the issue compares; every workload runs on them. */
@@ -90,17 +90,6 @@ export interface StartOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Tls = { ca?: string; cert?: string; key?: string; insecure?: boolean; headers?: Record<string, string> };
 
@@ -224,6 +213,11 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     // (a) standalone on its own etcd.
     const etcdA: EtcdProcess = await startEtcd();
     stops.push(() => etcdA.stop());
+    /** Our server's script and flags, standalone on (a)'s etcd ((a) and (a′) share it). */
+    const standaloneOnA = (port: number, certs: string): string[] => [
+      join(repoRoot, 'apiserver/main.ts'), '--standalone',
+      `--etcd-servers=${etcdA.endpoint}`, `--secure-port=${String(port)}`, '--bind-address=127.0.0.1', `--cert-dir=${certs}`,
+    ];
     const portA = await freePort();
     const certDir = join(dir, 'direct-certs');
     const profArgs = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`];
@@ -233,9 +227,7 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     const memoryFile = join(dir, 'direct-memory.json');
     const direct = await startServer(
       'direct',
-      [...profArgs, '--expose-gc', '--import', 'tsx', '--import', join(repoRoot, 'test/bench/gc-hook.ts'),
-        join(repoRoot, 'apiserver/main.ts'), '--standalone',
-        `--etcd-servers=${etcdA.endpoint}`, `--secure-port=${String(portA)}`, '--bind-address=127.0.0.1', `--cert-dir=${certDir}`],
+      [...profArgs, '--expose-gc', '--import', 'tsx', '--import', join(repoRoot, 'test/bench/gc-hook.ts'), ...standaloneOnA(portA, certDir)],
       dir,
       async () => (await probeA('GET', '/readyz')).status === 200,
       { BENCH_MEMORY_FILE: memoryFile },
@@ -256,8 +248,7 @@ export async function startTargets(opts: StartOptions): Promise<Targets> {
     const probeA2 = httpClient(originA2, { insecure: true });
     const direct2w = await startServer(
       'direct2w',
-      ['--import', 'tsx', join(repoRoot, 'apiserver/main.ts'), '--standalone', '--workers=2',
-        `--etcd-servers=${etcdA.endpoint}`, `--secure-port=${String(portA2)}`, '--bind-address=127.0.0.1', `--cert-dir=${join(dir, 'direct2w-certs')}`],
+      ['--import', 'tsx', ...standaloneOnA(portA2, join(dir, 'direct2w-certs')), '--workers=2'],
       dir,
       async () => (await probeA2('GET', '/readyz')).status === 200,
     );

@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -36,19 +35,9 @@ import {
   type Scene,
 } from './scenes.js';
 import { eventually, kubectl, serverSkipped, uniqueName, useControlPlane, type ControlPlane } from './setup.js';
+import { freePort } from '../support/ports.js';
 
 const base = `/apis/${gv}`;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 interface Replica {
   readonly name: string;

@@ -14,6 +14,7 @@ import {
   startControlPlane,
 } from '../cluster/control-plane.js';
 import type { CommandResult, ControlPlane } from '../cluster/control-plane.js';
+import { until } from '../support/poll.js';
 
 export type { CommandResult, ControlPlane } from '../cluster/control-plane.js';
 
@@ -104,18 +105,8 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined, or throws on timeout. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  { timeoutMs = 60_000, intervalMs = 250 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs / 1000)} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+export function eventually<T>(what: string, check: () => Promise<T | undefined>, { timeoutMs = 60_000, intervalMs = 250 } = {}): Promise<T> {
+  return until(what, check, { timeoutMs, intervalMs });
 }
 
 let signalHandlersInstalled = false;

@@ -9,11 +9,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
+import { freePort } from '../support/ports.js';
+import { until } from '../support/poll.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const gv = 'connectors.alauda.io/v1alpha1';
@@ -68,28 +69,9 @@ if (typeof after === 'function') {
 
 // ---- polling ----------------------------------------------------------------------------------
 
-/** Polls `check` until it returns something other than undefined; throws after `timeoutMs`. */
-export async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, { timeoutMs = 30_000, intervalMs = 50 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs / 1000)} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+// The shared poller (test/support/poll.ts), for this suite's files.
+export { until };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- HTTPS ------------------------------------------------------------------------------------
 
@@ -196,6 +178,10 @@ export interface StandaloneOptions {
   readonly port?: number;
   readonly certDir?: string;
   readonly args?: readonly string[];
+  /** Options of node itself, after tsx's --import (so a TypeScript --import works) and before the script. */
+  readonly nodeArgs?: readonly string[];
+  /** Added to the environment the server inherits. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 // Servers still running when the test process exits are killed; their directories removed.
@@ -216,7 +202,9 @@ export async function startStandalone(o: StandaloneOptions): Promise<ServerProce
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', join(repoRoot, 'apiserver/main.ts'),
+      '--import', 'tsx',
+      ...(o.nodeArgs ?? []),
+      join(repoRoot, 'apiserver/main.ts'),
       '--standalone',
       `--etcd-servers=${o.etcdServers.join(',')}`,
       `--etcd-prefix=${o.etcdPrefix}`,
@@ -224,7 +212,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<ServerProce
       `--cert-dir=${certDir}`,
       ...(o.args ?? []),
     ],
-    { cwd: repoRoot, stdio: ['ignore', fd, fd] },
+    { cwd: repoRoot, stdio: ['ignore', fd, fd], ...(o.env === undefined ? {} : { env: { ...process.env, ...o.env } }) },
   );
   closeSync(fd);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));

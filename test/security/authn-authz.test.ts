@@ -21,7 +21,8 @@ import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { kubectl, serverSkipped, uniqueName, useControlPlane, type ControlPlane } from '../e2e/setup.js';
-import { call, figures, freePort, gv, gvPath, openWatch, repoRoot, until, type Reply, type Target } from '../reliability/support.js';
+import { call, figures, gv, gvPath, openWatch, repoRoot, until, type Reply, type Target } from '../reliability/support.js';
+import { freePort } from '../support/ports.js';
 
 const openssl = promisify(execFile);
 
