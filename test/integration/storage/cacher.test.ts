@@ -10,9 +10,9 @@ import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
 import { createCacher, type CachedStorage, type CacherOptions } from '../../../storage/cacher.js';
 import { createEtcdStorage } from '../../../storage/etcd3.js';
-import type { ListOptions, ListPage, Result, Storage, StorageError, StoredObject, WatchEvent } from '../../../storage/interface.js';
+import type { ListOptions, ListPage, Storage, StoredObject, WatchEvent } from '../../../storage/interface.js';
 import { useEtcd } from '../../support/etcd.js';
-import { must, mustFail, openWatch, runStorageSuite, uniquePrefix, widget, type Widget } from './storage.suite.js';
+import { eventually, must, mustFail, openWatch, runStorageSuite, uniquePrefix, widget, type Widget } from './storage.suite.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const suiteRoot = '/registry/storage-suite.example.com/';
@@ -420,16 +420,6 @@ c.close();`;
     });
   });
 });
-
-/** Retries while the result is Unavailable (the first calls after an etcd restart may fail). */
-async function eventually<T>(op: () => Promise<Result<T, StorageError>>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const res = await op();
-    if (res.ok || res.error.kind !== 'Unavailable' || Date.now() > deadline) return must(res);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A storage whose open watches end with an Unavailable ERROR when fail() is called. */
 function breakableWatches(inner: Storage): { storage: Storage; fail(): void } {

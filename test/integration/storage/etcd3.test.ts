@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
 import { createEtcdStorage } from '../../../storage/etcd3.js';
-import type { Result, Storage, StorageError, UpdateDecision } from '../../../storage/interface.js';
+import type { Storage, UpdateDecision } from '../../../storage/interface.js';
 import { useEtcd } from '../../support/etcd.js';
 import {
+  eventually,
   must,
   mustFail,
   openWatch,
@@ -158,16 +159,3 @@ describe('etcd3 storage', function () {
     });
   });
 });
-
-/**
- * Retries while the result is Unavailable: the first calls after an etcd restart may still meet the
- * old, broken connection.
- */
-async function eventually<T>(op: () => Promise<Result<T, StorageError>>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const res = await op();
-    if (res.ok || res.error.kind !== 'Unavailable' || Date.now() > deadline) return must(res);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -43,6 +43,19 @@ export function must<T>(r: Result<T, unknown>): T {
   return r.value;
 }
 
+/**
+ * Retries while the result is Unavailable: the first calls after an etcd restart may still meet the
+ * old, broken connection. The value, or the test fails.
+ */
+export async function eventually<T>(op: () => Promise<Result<T, StorageError>>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const res = await op();
+    if (res.ok || res.error.kind !== 'Unavailable' || Date.now() > deadline) return must(res);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export function mustFail<K extends StorageError['kind']>(
   r: Result<unknown, StorageError>,
   kind: K,
