@@ -47,6 +47,20 @@ async function race(counter: Counter, clients: number, increments: number): Prom
   return { conflicts, requests };
 }
 
+/** Records a race's figures, then checks that the counter ends at exactly clients × increments. */
+function expectNoLostUpdate(
+  fig: ReturnType<typeof figures>,
+  r: { clients: number; increments: number; requests: number; conflicts: number; final: number },
+): void {
+  fig.set('clients', r.clients);
+  fig.set('increments', r.clients * r.increments);
+  fig.set('requests', r.requests);
+  fig.set('conflicts retried', r.conflicts);
+  fig.set('final', r.final);
+  fig.set('lost', r.clients * r.increments - r.final);
+  expect(r.final).to.equal(r.clients * r.increments);
+}
+
 describe('reliability: no lost update', function () {
   describe('directly against the server (20 clients × 50 increments)', function () {
     this.timeout(scaled(120_000, 600_000));
@@ -78,13 +92,7 @@ describe('reliability: no lost update', function () {
       const { conflicts, requests } = await race(counter, clients, increments);
       const final = await call(target, 'GET', `${path}/counter`);
       const value = Number(final.body.metadata.annotations.count);
-      fig.set('clients', clients);
-      fig.set('increments', clients * increments);
-      fig.set('requests', requests);
-      fig.set('conflicts retried', conflicts);
-      fig.set('final', value);
-      fig.set('lost', clients * increments - value);
-      expect(value).to.equal(clients * increments);
+      expectNoLostUpdate(fig, { clients, increments, requests, conflicts, final: value });
     });
   });
 
@@ -116,13 +124,7 @@ describe('reliability: no lost update', function () {
       };
       const { conflicts, requests } = await race(counter, clients, increments);
       const value = Number((await call(target, 'GET', `${path}/counter`)).body.metadata.annotations.count);
-      fig.set('clients', clients);
-      fig.set('increments', clients * increments);
-      fig.set('requests', requests);
-      fig.set('conflicts retried', conflicts);
-      fig.set('final', value);
-      fig.set('lost', clients * increments - value);
-      expect(value).to.equal(clients * increments);
+      expectNoLostUpdate(fig, { clients, increments, requests, conflicts, final: value });
       await kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
   });
