@@ -12,7 +12,7 @@ const targets = await startTargets({ namespaces: Object.values(namespaces), log:
 const client = startLoadClient();
 try {
   const t = targets.byId.aggregated;
-  await seed(t, await storedTemplate(t), namespaces.small, 0, smallCount);
+  await seed(t.store, await storedTemplate(t), namespaces.small, 0, smallCount);
   const port = Number(/:(\d+)$/.exec(targets.byId.backend.conn.kind === 'http' ? targets.byId.backend.conn.origin : '')?.[1]);
   const conns = (): Record<string, number> => {
     const out = execFileSync('ss', ['-tanH'], { encoding: 'utf8' });

@@ -4,16 +4,18 @@
  * under --cpu-prof, summarised per workload. For finding what a request costs, not for the tables.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { repoRoot } from '../cluster/control-plane.js';
+import { startStandalone } from '../reliability/support.js';
 import { startEtcd } from '../support/etcd.js';
+import { until } from '../support/poll.js';
+import { freePort } from '../support/ports.js';
 import { startLoadClient, type Op } from './load-client.js';
 import { summarizeProfile } from './profile.js';
-import type { Target } from './targets.js';
 import { accessRequestBody, cpuSeconds, seed } from './workloads.js';
 
 const { values, positionals } = parseArgs({
@@ -24,25 +26,30 @@ const which = positionals[0] ?? 'all';
 const count = Number(values.count);
 const etcd = await startEtcd();
 const dir = mkdtempSync(join(tmpdir(), 'hot-path.'));
-const port = 20000 + Math.floor(Math.random() * 20000);
-const origin = `https://127.0.0.1:${String(port)}`;
-const server = spawn(process.execPath, [
-  ...(values.prof ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
-  '--import', 'tsx', join(repoRoot, 'apiserver/main.ts'), '--standalone',
-  `--etcd-servers=${etcd.endpoint}`, `--secure-port=${String(port)}`, '--bind-address=127.0.0.1', `--cert-dir=${join(dir, 'certs')}`,
-], { stdio: ['ignore', 'ignore', 'inherit'] });
+const certDir = join(dir, 'certs');
+mkdirSync(certDir);
+const server = await startStandalone({
+  etcdServers: [etcd.endpoint],
+  etcdPrefix: '/registry',
+  certDir,
+  ...(values.prof ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] } : {}),
+});
+const origin = `https://127.0.0.1:${String(server.port)}`;
 const agent = new Agent({ connect: { rejectUnauthorized: false } });
-for (;;) {
+/** Whether an HTTPS server answers at origin (any status). */
+const answers = async (at: string): Promise<true | undefined> => {
   try {
-    if ((await request(`${origin}/readyz`, { dispatcher: agent })).statusCode === 200) break;
-  } catch { /* not yet */ }
-  await new Promise((r) => setTimeout(r, 200));
-}
+    await (await request(`${at}/readyz`, { dispatcher: agent })).body.text();
+    return true;
+  } catch {
+    return undefined;
+  }
+};
 const client = startLoadClient();
 const conn = { kind: 'http' as const, origin, insecure: true };
 const col = '/apis/connectors.alauda.io/v1alpha1/namespaces/hot/accessrequests';
 const body = accessRequestBody('connectors.alauda.io/v1alpha1');
-const run = async (name: string, op: Op, on = conn, pid = server.pid ?? 0): Promise<void> => {
+const run = async (name: string, op: Op, on = conn, pid = server.child.pid ?? 0): Promise<void> => {
   const cpu0 = cpuSeconds(pid);
   const r = await client.run({ conn: on, op, concurrency: 8, warmup: 200, count });
   const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / (count + 200);
@@ -53,25 +60,24 @@ const created = await request(`${origin}${col}`, { method: 'POST', dispatcher: a
 const template = await created.body.text();
 if (created.statusCode !== 201) throw new Error(`template: ${template}`);
 const store = { endpoint: etcd.endpoint, key: (ns: string, name: string) => `/registry/connectors.alauda.io/accessrequests/${ns}/${name}` };
-await seed({ store } as unknown as Target, template, 'hot', 0, 1000);
+await seed(store, template, 'hot', 0, 1000);
 await new Promise((r) => setTimeout(r, 1000));
 if (which === 'all' || which === 'get') await run('get', { kind: 'get', collection: col, namePrefix: 'ar-', names: 1000 });
 if (values.floor) {
   // node:https answering the same bytes, with our server's certificate, as the floor of a GET.
-  const floorPort = port + 1;
-  const floor = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/bench/https-floor.ts'), join(dir, 'certs', 'apiserver.crt'), join(dir, 'certs', 'apiserver.key'), String(floorPort)], {
+  const floorOrigin = `https://127.0.0.1:${String(await freePort())}`;
+  const floor = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/bench/https-floor.ts'), join(certDir, 'apiserver.crt'), join(certDir, 'apiserver.key'), new URL(floorOrigin).port], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, FLOOR_BODY: template },
   });
-  await new Promise((r) => setTimeout(r, 2000));
-  await run('node:https floor', { kind: 'get', collection: col, namePrefix: 'ar-', names: 1000 }, { kind: 'http', origin: `https://127.0.0.1:${String(floorPort)}`, insecure: true }, floor.pid ?? 0);
+  await until('the node:https floor to answer', () => answers(floorOrigin), { timeoutMs: 30_000, intervalMs: 200 });
+  await run('node:https floor', { kind: 'get', collection: col, namePrefix: 'ar-', names: 1000 }, { kind: 'http', origin: floorOrigin, insecure: true }, floor.pid ?? 0);
   floor.kill('SIGTERM');
 }
 if (which === 'all' || which === 'create') await run('create', { kind: 'create', collection: col, namePrefix: 'c-', body });
 if (which === 'all' || which === 'update') await run('update', { kind: 'patch', collection: col, namePrefix: 'ar-', patch: { metadata: { labels: { updated: 'yes' } } } });
 client.close();
-server.kill('SIGTERM');
-await new Promise((r) => server.on('exit', r));
+await server.stop(); // SIGTERM: the --cpu-prof profile is written on exit
 await etcd.stop();
 if (values.prof) {
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {

@@ -104,8 +104,8 @@ try {
     tpl.direct2w = tpl.direct;
     tpl.backend = tpl.aggregated;
     for (const id of targetIds) {
-      await seed(t[id], tpl[id], namespaces.small, 0, smallCount);
-      await seed(t[id], tpl[id], namespaces.large, 0, largeCount);
+      await seed(t[id].store, tpl[id], namespaces.small, 0, smallCount);
+      await seed(t[id].store, tpl[id], namespaces.large, 0, largeCount);
     }
     return tpl;
   });
@@ -183,7 +183,7 @@ try {
       const pid = t[id].pid ?? -1;
       // The data sets were written minutes ago: the caches' event windows are past already.
       const before: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id], 2000)) };
-      await seed(t[id], templates[id], namespaces.memory, 0, plan.largeStored - before.stored);
+      await seed(t[id].store, templates[id], namespaces.memory, 0, plan.largeStored - before.stored);
       const after: MemoryPoint = { stored: await storedCount(t[id]), ...(await settledMemory(t[id], plan.memorySettleMs)) };
       const added = after.stored - before.stored;
       const heap = after.heapUsedBytes === undefined || before.heapUsedBytes === undefined ? undefined : (after.heapUsedBytes - before.heapUsedBytes) / added;
@@ -195,7 +195,7 @@ try {
       log(`  ${id}: ${String(before.stored)} → ${String(after.stored)} stored, RSS ${mib(before.rssBytes)} → ${mib(after.rssBytes)} MiB`);
     }
     // The floor gets the same large data set, for the large-store workloads.
-    await seed(t.etcd, templates.etcd, namespaces.memory, 0, plan.largeStored - (await storedCount(t.etcd)));
+    await seed(t.etcd.store, templates.etcd, namespaces.memory, 0, plan.largeStored - (await storedCount(t.etcd)));
     return out;
   });
   await phase('large store', () => runWorkloads(largeWorkloads, ['direct', 'crd', 'etcd'], plan.reps));

@@ -4,15 +4,14 @@
  * cache lists them, so no events are in its ring), and after a consistent read and a full GC its
  * memory is read; the same for an empty etcd. For the memory section of test/bench/README.md.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
 import { Agent, request } from 'undici';
 import { repoRoot } from '../cluster/control-plane.js';
+import { startStandalone } from '../reliability/support.js';
 import { startEtcd } from '../support/etcd.js';
-import { accessRequestBody, rssBytes } from './workloads.js';
+import { accessRequestBody, rssBytes, seed } from './workloads.js';
 
 const n = Number(process.argv[2] ?? '100000');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -23,41 +22,31 @@ async function measure(count: number): Promise<Record<string, number>> {
   try {
     const body = accessRequestBody('connectors.alauda.io/v1alpha1');
     const template = { ...body, metadata: { ...(body['metadata'] as object), creationTimestamp: new Date().toISOString(), resourceVersion: undefined } };
-    const client = new Etcd3({ hosts: etcd.endpoint });
-    let jsonBytes = 0;
-    for (let i = 0; i < count; i += 100) {
-      const ops = [];
-      for (let j = i; j < Math.min(count, i + 100); j++) {
-        const value = JSON.stringify({ ...template, metadata: { ...template.metadata, name: `ar-${String(j)}`, namespace: 'mem', uid: crypto.randomUUID() } });
-        jsonBytes += value.length;
-        ops.push({ request_put: { key: Buffer.from(`/registry/connectors.alauda.io/accessrequests/mem/ar-${String(j)}`), value: Buffer.from(value) } });
-      }
-      await client.kv.txn({ success: ops });
-    }
-    client.close();
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const stored = JSON.stringify(template);
+    const store = { endpoint: etcd.endpoint, key: (ns: string, name: string) => `/registry/connectors.alauda.io/accessrequests/${ns}/${name}` };
+    await seed(store, stored, 'mem', 0, count);
     const memoryFile = join(dir, 'memory.json');
-    const server = spawn(process.execPath, [
-      '--expose-gc', '--import', 'tsx', '--import', join(repoRoot, 'test/bench/gc-hook.ts'), join(repoRoot, 'apiserver/main.ts'), '--standalone',
-      `--etcd-servers=${etcd.endpoint}`, `--secure-port=${String(port)}`, '--bind-address=127.0.0.1', `--cert-dir=${join(dir, 'certs')}`,
-    ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BENCH_MEMORY_FILE: memoryFile } });
+    const server = await startStandalone({
+      etcdServers: [etcd.endpoint],
+      etcdPrefix: '/registry',
+      nodeArgs: ['--expose-gc', '--import', join(repoRoot, 'test/bench/gc-hook.ts')],
+      env: { BENCH_MEMORY_FILE: memoryFile },
+    });
+    // A consistent read: answered once the watch cache holds every stored object.
     const agent = new Agent({ connect: { rejectUnauthorized: false } });
-    const url = `https://127.0.0.1:${String(port)}/apis/connectors.alauda.io/v1alpha1/accessrequests?limit=1`;
-    for (;;) {
-      try {
-        if ((await request(url, { dispatcher: agent })).statusCode === 200) break;
-      } catch { /* not yet */ }
-      await sleep(200);
-    }
+    const listed = await request(`https://127.0.0.1:${String(server.port)}/apis/connectors.alauda.io/v1alpha1/accessrequests?limit=1`, { dispatcher: agent });
+    await listed.body.text();
+    if (listed.statusCode !== 200) throw new Error(`list: HTTP ${String(listed.statusCode)}`);
     await sleep(2000);
-    server.kill('SIGUSR2');
+    server.child.kill('SIGUSR2');
     while (!existsSync(memoryFile)) await sleep(100);
     await sleep(200);
     const usage = JSON.parse(readFileSync(memoryFile, 'utf8')) as Record<string, number>;
-    const rss = rssBytes(server.pid ?? 0);
-    server.kill('SIGTERM');
-    await new Promise((r) => server.on('exit', r));
-    return { count, jsonBytes: count === 0 ? 0 : jsonBytes / count, rss, heapUsed: usage['heapUsed'] ?? 0, heapTotal: usage['heapTotal'] ?? 0, external: usage['external'] ?? 0, arrayBuffers: usage['arrayBuffers'] ?? 0 };
+    const rss = rssBytes(server.child.pid ?? 0);
+    await server.stop();
+    // One seeded object's JSON (seed sets the name, namespace and a uid): the size the ratio is to.
+    const jsonBytes = JSON.stringify({ ...template, metadata: { ...template.metadata, name: `ar-${String(count - 1)}`, namespace: 'mem', uid: crypto.randomUUID() } }).length;
+    return { count, jsonBytes: count === 0 ? 0 : jsonBytes, rss, heapUsed: usage['heapUsed'] ?? 0, heapTotal: usage['heapTotal'] ?? 0, external: usage['external'] ?? 0, arrayBuffers: usage['arrayBuffers'] ?? 0 };
   } finally {
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -188,10 +188,10 @@ export async function storedTemplate(t: Target): Promise<string> {
   }
 }
 
-/** Writes `ar-<from>` … `ar-<to - 1>` into namespace `ns` of the target's etcd (batches of 100 puts). */
-export async function seed(t: Target, template: string, ns: string, from: number, to: number): Promise<void> {
+/** Writes `ar-<from>` … `ar-<to - 1>` into namespace `ns` of a target's etcd (batches of 100 puts). */
+export async function seed(store: Target['store'], template: string, ns: string, from: number, to: number): Promise<void> {
   const base = JSON.parse(template) as { metadata: Record<string, unknown> };
-  const client = new Etcd3({ hosts: t.store.endpoint });
+  const client = new Etcd3({ hosts: store.endpoint });
   try {
     const batch = 100;
     let next = from;
@@ -204,7 +204,7 @@ export async function seed(t: Target, template: string, ns: string, from: number
         for (let i = start; i < end; i++) {
           const name = `${seedPrefix}${String(i)}`;
           const obj = { ...base, metadata: { ...base.metadata, name, namespace: ns, uid: randomUUID() } };
-          ops.push({ request_put: { key: Buffer.from(t.store.key(ns, name)), value: Buffer.from(JSON.stringify(obj)) } });
+          ops.push({ request_put: { key: Buffer.from(store.key(ns, name)), value: Buffer.from(JSON.stringify(obj)) } });
         }
         await client.kv.txn({ success: ops });
       }
